@@ -1,0 +1,3 @@
+"""Prebuilt pipelines for the four RNN shapes."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Readers, vectorisation and batching shared by every pipeline."""
+
+__all__ = []

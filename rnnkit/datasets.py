@@ -1,0 +1,3 @@
+"""Real corpora that ship inside registry packages (see shared DATA.md)."""
+
+__all__ = []

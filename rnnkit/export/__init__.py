@@ -1,0 +1,3 @@
+"""SavedModel export shared by every pipeline."""
+
+__all__ = []

@@ -1,0 +1,21 @@
+"""Recurrent cells and layers, attention and CRF, written with `keras.ops`."""
+
+from rnnkit.layers._attention import BahdanauAttention, LuongAttention
+from rnnkit.layers._crf import CRF
+from rnnkit.layers._gru import GRU, GRUCell
+from rnnkit.layers._lstm import LSTM, LSTMCell
+from rnnkit.layers._simple_rnn import SimpleRNN, SimpleRNNCell
+
+__all__ = sorted(
+    [
+        "BahdanauAttention",
+        "CRF",
+        "GRU",
+        "GRUCell",
+        "LSTM",
+        "LSTMCell",
+        "LuongAttention",
+        "SimpleRNN",
+        "SimpleRNNCell",
+    ]
+)
