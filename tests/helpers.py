@@ -34,8 +34,11 @@ def run_without_rnnkit(code: str, *, timeout: float = 300) -> object:
 
     The code must assign a JSON-serialisable value to `result`; that value is returned.
     """
-    script = _BLOCK_RNNKIT + textwrap.dedent(code) + textwrap.dedent(
-        """
+    script = (
+        _BLOCK_RNNKIT
+        + textwrap.dedent(code)
+        + textwrap.dedent(
+            """
         import json as _json
         try:
             import rnnkit  # noqa: F401
@@ -45,6 +48,7 @@ def run_without_rnnkit(code: str, *, timeout: float = 300) -> object:
             raise SystemExit("rnnkit was importable in the fresh process")
         print("__RESULT__" + _json.dumps(result))
         """
+        )
     )
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     with tempfile.TemporaryDirectory() as cwd:
@@ -71,5 +75,8 @@ def keras_round_trip(model: keras.Model, tmp_path) -> keras.Model:
 
 def assert_close(actual, expected, atol: float = 1e-5, rtol: float = 1e-5) -> None:
     np.testing.assert_allclose(
-        keras.ops.convert_to_numpy(actual), keras.ops.convert_to_numpy(expected), atol=atol, rtol=rtol
+        keras.ops.convert_to_numpy(actual),
+        keras.ops.convert_to_numpy(expected),
+        atol=atol,
+        rtol=rtol,
     )

@@ -20,7 +20,7 @@ PUBLIC = {
     # filled in by the data, export and pipeline work
     "rnnkit.data": [],
     "rnnkit.datasets": [],
-    "rnnkit.export": [],
+    "rnnkit.export": ["export_saved_model"],
     "pipelines": [],
 }
 

@@ -1,3 +1,5 @@
 """SavedModel export shared by every pipeline."""
 
-__all__ = []
+from rnnkit.export._saved_model import export_saved_model
+
+__all__ = ["export_saved_model"]

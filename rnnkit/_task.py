@@ -1,0 +1,284 @@
+"""The part every pipeline facade shares: estimator contract, training set-up, save/load, export.
+
+A pipeline (`pipelines.SentimentClassifier`, `pipelines.Translator`, ...) subclasses `Task`:
+its `__init__` only stores keyword arguments (scikit-learn's contract), `fit` validates them,
+builds `self.model_` (a plain `keras.Model`) and returns `self`. `Task` then gives it `model`,
+`save`/`load` (one `.keras` file that `keras.saving.load_model` also reads) and `export`.
+
+Subclass hooks:
+    _get_state() -> dict: JSON-able learned state besides the model (classes, vocabularies...).
+    _set_state(state: dict) -> None: restores it after `load` (`self.model_` is already set).
+    _serving_endpoints() -> dict: signature name -> (tf function, input signature) for export.
+    _export_track() -> list: the Keras objects the endpoints use (default: `[self.model_]`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import tempfile
+import time
+import zipfile
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import keras
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
+
+from rnnkit.export import export_saved_model
+
+_STATE_ENTRY = "rnnkit.json"
+_FORMAT_VERSION = 1
+
+
+def as_text_list(values: Any, name: str) -> list[str]:
+    """Validates a 1-D collection of strings (list, tuple, NumPy array, pandas Series)."""
+    if isinstance(values, str | bytes):
+        raise TypeError(
+            f"`{name}` must be a list of strings, got a single {type(values).__name__}; "
+            f"wrap it in a list: [{values!r:.40}]."
+        )
+    if hasattr(values, "tolist") and not isinstance(values, list):
+        values = values.tolist()
+    if not isinstance(values, Iterable):
+        raise TypeError(f"`{name}` must be a list of strings, got {type(values).__name__}.")
+    out = []
+    for i, value in enumerate(values):
+        if isinstance(value, bytes):
+            value = value.decode("utf-8")
+        if not isinstance(value, str):
+            raise TypeError(
+                f"`{name}[{i}]` must be a string, got {type(value).__name__} ({value!r:.60})."
+            )
+        out.append(value)
+    return out
+
+
+def as_token_lists(values: Any, name: str) -> list[list[str]]:
+    """Validates a collection of token lists (each a list of strings)."""
+    if isinstance(values, str | bytes):
+        raise TypeError(f"`{name}` must be a list of token lists, got a single string.")
+    out = []
+    for i, tokens in enumerate(values):
+        if isinstance(tokens, str | bytes):
+            raise TypeError(
+                f"`{name}[{i}]` must be a list of tokens, got a string ({tokens!r:.60}); "
+                "split it into tokens first."
+            )
+        out.append(as_text_list(tokens, f"{name}[{i}]"))
+    return out
+
+
+def check_same_length(a: Sequence, b: Sequence, name_a: str, name_b: str) -> None:
+    if len(a) != len(b):
+        raise ValueError(
+            f"`{name_a}` and `{name_b}` must have the same length, got {len(a)} and {len(b)}."
+        )
+    if len(a) == 0:
+        raise ValueError(f"`{name_a}` is empty: pass at least one example.")
+
+
+def check_choice(value: Any, name: str, choices: Sequence[Any]) -> None:
+    if value not in choices:
+        raise ValueError(f"`{name}` must be one of {list(choices)}, got {value!r}.")
+
+
+def check_positive_int(value: Any, name: str, *, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
+
+
+def check_fraction(value: Any, name: str, *, upper_inclusive: bool = False) -> None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    ok = ok and 0.0 <= value and (value <= 1.0 if upper_inclusive else value < 1.0)
+    if not ok:
+        bound = "]" if upper_inclusive else ")"
+        raise ValueError(f"`{name}` must be a number in [0, 1{bound}, got {value!r}.")
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops training once `seconds` of wall time have passed (checked after each batch)."""
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.seconds = float(seconds)
+        self.stopped_early = False
+
+    def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if time.perf_counter() - self._start > self.seconds:
+            self.stopped_early = True
+            self.model.stop_training = True
+
+
+class Task(BaseEstimator):
+    """Base class of the pipeline facades (see the module docstring)."""
+
+    # -- estimator plumbing -------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            name = type(self).__name__
+            raise NotFittedError(
+                f"This {name} is not fitted yet: call `fit` first, or `{name}.load(path)`."
+            )
+
+    @property
+    def model(self) -> keras.Model:
+        """The plain `keras.Model` behind the facade (available after `fit` or `load`)."""
+        self._check_fitted()
+        return self.model_
+
+    def _seed(self) -> None:
+        seed = getattr(self, "seed", None)
+        if seed is not None:
+            keras.utils.set_random_seed(int(seed))
+
+    def _optimizer(
+        self, learning_rate: float, clipnorm: float | None
+    ) -> keras.optimizers.Optimizer:
+        # Gradient clipping is on by default: RNNs suffer exploding gradients.
+        kwargs = {"learning_rate": learning_rate}
+        if clipnorm:
+            kwargs["clipnorm"] = clipnorm
+        return keras.optimizers.Adam(**kwargs)
+
+    def _callbacks(
+        self,
+        *,
+        has_validation: bool,
+        patience: int | None,
+        user_callbacks: Sequence[keras.callbacks.Callback] | None,
+        time_budget: float | None = None,
+    ) -> list[keras.callbacks.Callback]:
+        callbacks: list[keras.callbacks.Callback] = []
+        if has_validation and patience:
+            callbacks.append(
+                keras.callbacks.EarlyStopping(
+                    monitor="val_loss", patience=patience, restore_best_weights=True
+                )
+            )
+        if time_budget:
+            callbacks.append(TimeBudget(time_budget))
+        callbacks.extend(user_callbacks or [])
+        return callbacks
+
+    # -- hooks ----------------------------------------------------------------------------------
+    def _get_state(self) -> dict:
+        return {}
+
+    def _set_state(self, state: dict) -> None:
+        del state
+
+    def _serving_endpoints(self) -> dict:
+        raise NotImplementedError(f"{type(self).__name__} does not define an export.")
+
+    def _export_track(self) -> list:
+        return [self.model_]
+
+    # -- persistence ----------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> None:
+        """Saves the fitted pipeline to one `.keras` file, atomically.
+
+        The file is a regular Keras archive (`keras.saving.load_model(path)` returns
+        `self.model`) with the pipeline's settings and learned state added, so
+        `type(self).load(path)` restores the whole pipeline. An existing file is replaced only
+        once the new one is completely written.
+
+        Args:
+            path: file name ending in `.keras`.
+        """
+        self._check_fitted()
+        path = os.fspath(path)
+        if not path.endswith(".keras"):
+            raise ValueError(f"`path` must end with `.keras`, got {path!r}.")
+        cls = type(self)
+        payload = {
+            "format": _FORMAT_VERSION,
+            "class": f"{cls.__module__}.{cls.__qualname__}",
+            "params": _jsonable_params(self.get_params(deep=False)),
+            "state": self._get_state(),
+        }
+        parent = os.path.dirname(os.path.abspath(path))
+        os.makedirs(parent, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".saving-", suffix=".keras", dir=parent)
+        os.close(fd)
+        try:
+            self.model_.save(tmp)
+            with zipfile.ZipFile(tmp, "a") as archive:
+                archive.writestr(_STATE_ENTRY, json.dumps(payload))
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike):
+        """Loads a pipeline written by `save`.
+
+        Args:
+            path: a `.keras` file written by `save` of this pipeline class.
+
+        Returns:
+            The fitted pipeline.
+        """
+        path = os.fspath(path)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"`path` {path!r} does not exist.")
+        try:
+            with zipfile.ZipFile(path) as archive:
+                payload = json.loads(archive.read(_STATE_ENTRY))
+        except (zipfile.BadZipFile, KeyError) as err:
+            raise ValueError(
+                f"{path!r} is not a file written by `{cls.__name__}.save` ({err}); a plain "
+                "Keras model file loads with `keras.saving.load_model`."
+            ) from None
+        saved_class = payload.get("class", "")
+        module_name, _, qualname = saved_class.rpartition(".")
+        target = getattr(importlib.import_module(module_name), qualname, None)
+        if target is None or not issubclass(target, cls):
+            raise ValueError(
+                f"{path!r} holds a `{saved_class}`, not a `{cls.__name__}`; load it with "
+                f"`{qualname}.load`."
+            )
+        obj = target(**payload["params"])
+        obj.model_ = keras.saving.load_model(path, compile=False)
+        obj._set_state(payload["state"])
+        return obj
+
+    def export(self, path: str | os.PathLike, *, overwrite: bool = False) -> str:
+        """Exports a TensorFlow SavedModel that takes raw inputs and needs no rnnkit to run.
+
+        Args:
+            path: folder to write.
+            overwrite: replace an existing folder.
+
+        Returns:
+            The path written.
+        """
+        self._check_fitted()
+        return export_saved_model(
+            path, self._serving_endpoints(), track=self._export_track(), overwrite=overwrite
+        )
+
+
+def _jsonable_params(params: dict) -> dict:
+    out = {}
+    for key, value in params.items():
+        if key == "callbacks":
+            value = None  # callbacks are run-time objects, not settings
+        try:
+            json.dumps(value)
+        except TypeError:
+            raise TypeError(
+                f"`{key}`={value!r:.60} cannot be saved: settings must be plain Python values "
+                "(str, number, bool, None, list, dict)."
+            ) from None
+        out[key] = value
+    return out

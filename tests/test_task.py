@@ -1,0 +1,152 @@
+"""The facade base shared by every pipeline: save/load, export, validation."""
+
+import os
+import zipfile
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from rnnkit import _task
+from rnnkit.export import export_saved_model
+from tests.helpers import run_without_rnnkit
+
+
+class _Doubler(_task.Task):
+    """A minimal real task: learns y = 2x with one Dense unit."""
+
+    def __init__(self, *, epochs: int = 1, seed: int | None = 0, note: str = "x"):
+        self.epochs = epochs
+        self.seed = seed
+        self.note = note
+
+    def fit(self, x, y):
+        self._seed()
+        inputs = keras.Input((1,), name="x")
+        self.model_ = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+        self.model_.compile(self._optimizer(0.1, clipnorm=1.0), "mse")
+        self.model_.fit(
+            np.asarray(x, "float32"), np.asarray(y, "float32"), epochs=self.epochs, verbose=0
+        )
+        self.fitted_note_ = self.note.upper()
+        return self
+
+    def predict(self, x):
+        return self.model.predict(np.asarray(x, "float32"), verbose=0)
+
+    def _get_state(self):
+        return {"fitted_note": self.fitted_note_}
+
+    def _set_state(self, state):
+        self.fitted_note_ = state["fitted_note"]
+
+    def _serving_endpoints(self):
+        spec = [tf.TensorSpec([None, 1], tf.float32, name="x")]
+        return {"serving_default": (lambda x: {"y": self.model_(x)}, spec)}
+
+
+def _fitted():
+    x = np.arange(8, dtype="float32")[:, None] / 8
+    return _Doubler(epochs=3, note="hi").fit(x, 2 * x), x
+
+
+def test_save_load_restores_params_state_and_numbers(tmp_path):
+    task, x = _fitted()
+    path = tmp_path / "t.keras"
+    task.save(path)
+    loaded = _Doubler.load(path)
+    assert loaded.get_params() == task.get_params()
+    assert loaded.fitted_note_ == "HI"
+    np.testing.assert_allclose(loaded.predict(x), task.predict(x), atol=1e-6)
+    # The same file is a plain Keras model file too.
+    plain = keras.saving.load_model(path)
+    np.testing.assert_allclose(plain.predict(x, verbose=0), task.predict(x), atol=1e-6)
+
+
+def test_save_is_atomic_and_keeps_old_file_on_failure(tmp_path, monkeypatch):
+    task, _ = _fitted()
+    path = tmp_path / "t.keras"
+    task.save(path)
+    before = path.read_bytes()
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(task.model_, "save", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        task.save(path)
+    assert path.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["t.keras"]
+
+
+def test_errors_name_the_problem(tmp_path):
+    with pytest.raises(NotFittedError, match="call `fit` first"):
+        _Doubler().model  # noqa: B018
+    task, _ = _fitted()
+    with pytest.raises(ValueError, match="must end with `.keras`"):
+        task.save(tmp_path / "t.h5")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        _Doubler.load(tmp_path / "missing.keras")
+    task.model_.save(tmp_path / "plain.keras")
+    with pytest.raises(ValueError, match="not a file written by"):
+        _Doubler.load(tmp_path / "plain.keras")
+    bad = tmp_path / "other.keras"
+    task.save(bad)
+    with zipfile.ZipFile(bad) as z:
+        assert "rnnkit.json" in z.namelist()
+
+
+def test_sklearn_clone_keeps_params_only():
+    task, _ = _fitted()
+    copy = clone(task)
+    assert copy.get_params() == task.get_params()
+    assert not hasattr(copy, "model_")
+
+
+def test_export_runs_without_rnnkit_and_refuses_to_overwrite(tmp_path):
+    task, x = _fitted()
+    path = str(tmp_path / "export")
+    task.export(path)
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        task.export(path)
+    task.export(path, overwrite=True)
+    got = run_without_rnnkit(
+        f"""
+        import tensorflow as tf
+        m = tf.saved_model.load({path!r})
+        y = m.signatures["serving_default"](x=tf.constant({x.tolist()!r}, tf.float32))["y"]
+        result = y.numpy().ravel().tolist()
+        """
+    )
+    np.testing.assert_allclose(got, task.predict(x).ravel(), atol=1e-6)
+    assert not [n for n in os.listdir(tmp_path) if n.startswith(".")]
+
+
+def test_export_saved_model_validates_endpoints(tmp_path):
+    with pytest.raises(ValueError, match="`endpoints` is empty"):
+        export_saved_model(tmp_path / "e", {}, track=[])
+
+
+@pytest.mark.parametrize(
+    "value, error",
+    [("abc", TypeError), ([1, "a"], TypeError), (42, TypeError)],
+)
+def test_as_text_list_rejects_non_strings(value, error):
+    with pytest.raises(error, match="`texts"):
+        _task.as_text_list(value, "texts")
+
+
+def test_validators_accept_arrays_and_report_lengths():
+    assert _task.as_text_list(np.array(["a", "b"]), "texts") == ["a", "b"]
+    assert _task.as_token_lists([("a", "b"), ["c"]], "tokens") == [["a", "b"], ["c"]]
+    with pytest.raises(ValueError, match="got 2 and 1"):
+        _task.check_same_length([1, 2], [1], "texts", "labels")
+    with pytest.raises(ValueError, match="`cell` must be one of"):
+        _task.check_choice("rnn", "cell", ["lstm", "gru"])
+    with pytest.raises(ValueError, match="`units` must be a positive integer"):
+        _task.check_positive_int(0, "units")
+    with pytest.raises(ValueError, match="`dropout`"):
+        _task.check_fraction(1.5, "dropout")
