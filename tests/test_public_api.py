@@ -18,8 +18,25 @@ PUBLIC = {
         "SimpleRNNCell",
     ],
     # filled in by the data, export and pipeline work
-    "rnnkit.data": [],
-    "rnnkit.datasets": [],
+    "rnnkit.data": [
+        "TextVectorizer",
+        "batch_dataset",
+        "from_tfds",
+        "load_images",
+        "load_word_vectors",
+        "read_captions",
+        "read_pairs",
+        "read_tagged",
+        "read_texts",
+        "to_dataset",
+    ],
+    "rnnkit.datasets": [
+        "captioned_shapes",
+        "rotten_tomatoes",
+        "tatoeba",
+        "turkish_treebank",
+        "wnut16",
+    ],
     "rnnkit.export": ["export_saved_model"],
     "pipelines": [],
 }

@@ -1,3 +1,20 @@
 """Readers, vectorisation and batching shared by every pipeline."""
 
-__all__ = []
+from rnnkit.data._batching import batch_dataset, to_dataset
+from rnnkit.data._embeddings import load_word_vectors
+from rnnkit.data._readers import load_images, read_captions, read_pairs, read_tagged, read_texts
+from rnnkit.data._tfds import from_tfds
+from rnnkit.data._vectorize import TextVectorizer
+
+__all__ = [
+    "TextVectorizer",
+    "batch_dataset",
+    "from_tfds",
+    "load_images",
+    "load_word_vectors",
+    "read_captions",
+    "read_pairs",
+    "read_tagged",
+    "read_texts",
+    "to_dataset",
+]

@@ -1,0 +1,258 @@
+"""`batch_dataset`: right-padded, length-bucketed, optionally token-budgeted `tf.data` batches."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+_LENGTH_SAMPLE = 10_000
+_MAX_BUCKETS = 8
+
+
+def _default_padding(spec: Any) -> tf.Tensor:
+    if spec.dtype == tf.string:
+        return tf.constant("", tf.string)
+    return tf.zeros([], spec.dtype)
+
+
+def _densify(*element: Any) -> Any:
+    """Ragged components (e.g. a sentence's characters per token) become right-padded dense."""
+    structure = element[0] if len(element) == 1 else element
+
+    def dense(part: Any) -> Any:
+        if isinstance(part, tf.RaggedTensor):
+            return part.to_tensor(_default_padding(part))
+        return part
+
+    return tf.nest.map_structure(dense, structure)
+
+
+def _sequence_specs(element_spec: Any) -> list[tf.TensorSpec]:
+    return [s for s in tf.nest.flatten(element_spec) if s.shape.rank and s.shape.rank >= 1]
+
+
+def default_length_fn(element_spec: Any) -> Callable[..., tf.Tensor]:
+    """Length of an element: the longest first dimension among its 1-D+ components."""
+    if not _sequence_specs(element_spec):
+        raise ValueError(
+            "`dataset` elements have no sequence (every component is a scalar): "
+            f"{element_spec}. batch_dataset pads variable-length sequences; pass unbatched "
+            "elements such as (ids, label)."
+        )
+
+    def length(*element: Any) -> tf.Tensor:
+        parts = element[0] if len(element) == 1 else element
+        lengths = [
+            tf.shape(part, out_type=tf.int32)[0]
+            for part in tf.nest.flatten(parts)
+            if part.shape.rank and part.shape.rank >= 1
+        ]
+        return tf.reduce_max(tf.stack(lengths))
+
+    return length
+
+
+def _sample_lengths(
+    dataset: tf.data.Dataset, length_fn: Callable[..., tf.Tensor], sample: int
+) -> np.ndarray:
+    # A seeded shuffle before `take` keeps a length-sorted input (e.g. Tatoeba) from giving a
+    # sample of only short sequences.
+    sampled = dataset.shuffle(sample, seed=0).take(sample).map(length_fn).batch(4096)
+    values = np.concatenate([batch.numpy() for batch in sampled] or [np.zeros([0], np.int32)])
+    if values.size == 0:
+        raise ValueError("`dataset` is empty: there is nothing to batch.")
+    return values.astype(np.int64)
+
+
+def _boundaries(lengths: np.ndarray, max_buckets: int) -> list[int]:
+    """Bucket upper bounds (exclusive) at length quantiles, so buckets hold similar counts."""
+    quantiles = np.quantile(lengths, np.linspace(0, 1, max_buckets + 1)[1:-1], method="higher")
+    return sorted({int(q) + 1 for q in quantiles if q + 1 <= lengths.max()})
+
+
+def batch_dataset(
+    dataset: tf.data.Dataset,
+    batch_size: int = 32,
+    *,
+    bucket: bool = True,
+    token_budget: int | None = None,
+    shuffle: bool = True,
+    seed: int | None = None,
+    cache: bool | str = False,
+    drop_remainder: bool = False,
+    length_fn: Callable[..., tf.Tensor] | None = None,
+    padding_values: Any = None,
+    shuffle_buffer: int | None = None,
+    bucket_boundaries: list[int] | None = None,
+    length_sample: int = _LENGTH_SAMPLE,
+) -> tf.data.Dataset:
+    """Batches unbatched variable-length elements into right-padded batches.
+
+    Every sequence is padded at the end (never the start) with 0 for numbers and `""` for
+    strings, so `keras.layers.Embedding(mask_zero=True)` masks exactly the padding. With
+    `bucket=True`, elements of similar length are batched together
+    (`tf.data.Dataset.bucket_by_sequence_length`), which cuts padding; bucket boundaries are
+    length quantiles of a seeded sample of up to `length_sample` elements. With
+    `token_budget`, each bucket's batch size is `token_budget // longest length in the
+    bucket` (at least 1), so every batch holds about the same number of tokens; the last
+    bucket uses the longest sampled length.
+
+    Args:
+        dataset: a `tf.data.Dataset` of unbatched elements, any nested structure of tensors
+            (e.g. `(ids, label)` or `((source_ids, target_in), target_out)`); components may
+            be scalars, `[T]` or `[T, C]` (ragged components are padded to dense first).
+        batch_size: elements per batch (ignored with `token_budget`).
+        bucket: group elements of similar length.
+        token_budget: target `batch * length` per batch (padding included) instead of a fixed
+            `batch_size`.
+        shuffle: shuffle elements (reshuffled every epoch) before batching.
+        seed: shuffle seed, for reproducible order.
+        cache: `True` caches elements in memory, a string caches to that file path (before
+            shuffling, so the upstream work runs once).
+        drop_remainder: drop the last, smaller batch (of each bucket).
+        length_fn: maps an element to its length (int32 scalar); by default the longest first
+            dimension among its sequence components.
+        padding_values: pad values, a scalar or a structure like the elements; by default 0
+            and `""`.
+        shuffle_buffer: shuffle buffer size; by default the whole dataset when its size is
+            known (up to 200,000), else 10,000.
+        bucket_boundaries: explicit bucket upper bounds (exclusive), instead of sampled ones.
+        length_sample: how many elements are sampled to choose bucket boundaries.
+
+    Returns:
+        A prefetched `tf.data.Dataset` of padded batches, with the elements' structure.
+
+    Example:
+    >>> ds = tf.data.Dataset.from_generator(
+    ...     lambda: iter([[1, 2, 3], [4], [5, 6]]),
+    ...     output_signature=tf.TensorSpec([None], tf.int32))
+    >>> [b.tolist() for b in batch_dataset(ds, 3, bucket=False, shuffle=False).as_numpy_iterator()]
+    [[[1, 2, 3], [4, 0, 0], [5, 6, 0]]]
+    """
+    if not isinstance(dataset, tf.data.Dataset):
+        raise TypeError(
+            f"`dataset` must be a tf.data.Dataset of unbatched elements; received "
+            f"{type(dataset).__name__}. Build one with tf.data.Dataset.from_tensor_slices or "
+            "rnnkit.data.to_dataset."
+        )
+    for value, argument in ((batch_size, "batch_size"), (token_budget, "token_budget")):
+        if value is None and argument == "token_budget":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"`{argument}` must be a positive int; received {value!r}.")
+    if any(isinstance(c, tf.RaggedTensorSpec) for c in tf.nest.flatten(dataset.element_spec)):
+        dataset = dataset.map(_densify, num_parallel_calls=tf.data.AUTOTUNE)
+    spec = dataset.element_spec
+    length_fn = length_fn or default_length_fn(spec)
+    if padding_values is None:
+        padding_values = tf.nest.map_structure(_default_padding, spec)
+    elif not tf.nest.is_nested(padding_values) and tf.nest.is_nested(spec):
+        padding_values = tf.nest.map_structure(lambda s: tf.constant(padding_values, s.dtype), spec)
+    else:
+        padding_values = tf.nest.map_structure(
+            lambda value, s: tf.constant(value, s.dtype), padding_values, spec
+        )
+
+    if cache:
+        dataset = dataset.cache() if cache is True else dataset.cache(str(cache))
+    if shuffle:
+        if shuffle_buffer is None:
+            size = int(dataset.cardinality())
+            shuffle_buffer = size if 0 < size <= 200_000 else 10_000
+        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+
+    if bucket or token_budget is not None:
+        if bucket_boundaries is None:
+            lengths = _sample_lengths(dataset, length_fn, length_sample)
+            boundaries = _boundaries(lengths, _MAX_BUCKETS if bucket else 1)
+            longest = int(lengths.max())
+        else:
+            boundaries = sorted(int(b) for b in bucket_boundaries)
+            if not boundaries or boundaries[0] < 1:
+                raise ValueError(
+                    f"`bucket_boundaries` must be positive ints; received {bucket_boundaries!r}."
+                )
+            longest = boundaries[-1] * 2
+        if token_budget is not None:
+            upper = [b - 1 for b in boundaries] + [
+                max(longest, boundaries[-1] if boundaries else 1)
+            ]
+            sizes = [max(1, token_budget // max(1, u)) for u in upper]
+        else:
+            sizes = [batch_size] * (len(boundaries) + 1)
+        if not boundaries:
+            # One bucket: every sampled element has the same length.
+            batched = dataset.padded_batch(
+                sizes[0], padding_values=padding_values, drop_remainder=drop_remainder
+            )
+        else:
+            batched = dataset.bucket_by_sequence_length(
+                element_length_func=length_fn,
+                bucket_boundaries=boundaries,
+                bucket_batch_sizes=sizes,
+                padding_values=padding_values,
+                drop_remainder=drop_remainder,
+            )
+    else:
+        batched = dataset.padded_batch(
+            batch_size, padding_values=padding_values, drop_remainder=drop_remainder
+        )
+    return batched.prefetch(tf.data.AUTOTUNE)
+
+
+def _column_tensor(values: Any, argument: str) -> Any:
+    if isinstance(values, tf.Tensor | tf.RaggedTensor | np.ndarray):
+        return values
+    if hasattr(values, "tolist"):  # pandas Series
+        values = values.tolist()
+    values = list(values)
+    if values and isinstance(values[0], list | tuple):
+        flat = [item for row in values for item in row]
+        lengths = [len(row) for row in values]
+        dtype = tf.string if not flat or isinstance(flat[0], str) else None
+        return tf.RaggedTensor.from_row_lengths(
+            tf.constant(flat, dtype=dtype, shape=[len(flat)]),
+            tf.constant(lengths, tf.int64, shape=[len(lengths)]),
+        )
+    if values and isinstance(values[0], str):
+        return tf.constant(values, tf.string, shape=[len(values)])
+    if not values:
+        raise ValueError(f"`{argument}` is empty.")
+    return tf.constant(values)
+
+
+def to_dataset(*columns: Any) -> tf.data.Dataset:
+    """Turns aligned record lists (what the readers return) into an unbatched `tf.data.Dataset`.
+
+    Each column becomes one component of every element: a list of `str` gives scalar strings,
+    a list of token lists gives `[T]` string tensors, a NumPy array gives its rows (e.g. images
+    `[H, W, 3]`), a list of numbers gives scalars. Feed the result to `batch_dataset`.
+
+    Args:
+        *columns: one or more aligned lists or arrays of equal length.
+
+    Returns:
+        A `tf.data.Dataset` whose elements are one tensor (one column) or a tuple.
+
+    Example:
+    >>> ds = to_dataset([["a", "b"], ["c"]], [["X", "Y"], ["Z"]])
+    >>> [(t.tolist(), g.tolist()) for t, g in ds.as_numpy_iterator()]
+    [([b'a', b'b'], [b'X', b'Y']), ([b'c'], [b'Z'])]
+    """
+    if not columns:
+        raise TypeError("to_dataset() needs at least one column.")
+    tensors = [_column_tensor(column, f"columns[{i}]") for i, column in enumerate(columns)]
+    sizes = [
+        int(t.shape[0]) if not isinstance(t, tf.RaggedTensor) else int(t.nrows()) for t in tensors
+    ]
+    if len(set(sizes)) != 1:
+        raise ValueError(f"Columns must be aligned; their lengths differ: {sizes}.")
+    dataset = tf.data.Dataset.from_tensor_slices(
+        tensors[0] if len(tensors) == 1 else tuple(tensors)
+    )
+    if any(isinstance(t, tf.RaggedTensor) for t in tensors):
+        dataset = dataset.map(_densify)
+    return dataset

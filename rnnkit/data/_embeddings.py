@@ -1,0 +1,120 @@
+"""Pretrained word vectors (GloVe / word2vec text format) aligned to a vocabulary."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+from rnnkit.data._io import PathLike, iter_lines
+
+
+def load_word_vectors(
+    path: PathLike,
+    vocabulary: Sequence[str],
+    *,
+    seed: int = 0,
+    lowercase_fallback: bool = True,
+    encoding: str = "utf-8",
+    verbose: bool = True,
+) -> np.ndarray:
+    """Builds an embedding matrix for `vocabulary` from a GloVe or word2vec text file.
+
+    The file is streamed line by line (`word v1 v2 ...`, optionally after a word2vec header
+    `count dim`; `.gz`/`.bz2`/`.xz` work) and only vectors of vocabulary words are kept. Row
+    `i` holds the vector of `vocabulary[i]`; row 0 (padding) is zeros; words without a vector
+    get seeded random rows with the mean and spread of the loaded vectors, so they start at
+    the same scale. Words containing spaces (GloVe 840B) are read correctly: the last `dim`
+    fields are the vector.
+
+    Args:
+        path: the vectors file.
+        vocabulary: tokens in id order, e.g. `TextVectorizer.get_vocabulary()`.
+        seed: seed of the random rows.
+        lowercase_fallback: give a word with no vector of its own the vector of its
+            lower-cased form.
+        encoding: the file's text encoding.
+        verbose: print the coverage (how many vocabulary words got a pretrained vector).
+
+    Returns:
+        `float32` array `[len(vocabulary), dim]`, ready for
+        `keras.layers.Embedding(embeddings_initializer=keras.initializers.Constant(matrix))`.
+
+    Example:
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "glove.txt")
+    >>> _ = open(path, "w").write("cat 1 2\\ndog 3 4\\n")
+    >>> load_word_vectors(path, ["", "[UNK]", "cat"], verbose=False)[[0, 2]].tolist()
+    [[0.0, 0.0], [1.0, 2.0]]
+    """
+    if isinstance(vocabulary, str) or not isinstance(vocabulary, Sequence):
+        raise TypeError(f"`vocabulary` must be a list of tokens; received {type(vocabulary)}.")
+    name = os.fspath(path)
+    wanted: dict[str, list[int]] = {}
+    for index, word in enumerate(vocabulary):
+        wanted.setdefault(word, []).append(index)
+    fallback: dict[str, list[int]] = {}
+    if lowercase_fallback:
+        for index, word in enumerate(vocabulary):
+            lower = word.lower()
+            if lower != word and lower not in wanted:
+                fallback.setdefault(lower, []).append(index)
+    rows: dict[int, np.ndarray] = {}
+    fallback_rows: dict[int, np.ndarray] = {}
+    dim = None
+    lines = 0
+    for number, line in enumerate(iter_lines(name, encoding=encoding), 1):
+        if not line.strip():
+            continue
+        lines += 1
+        fields = line.rstrip().split(" ")
+        if number == 1 and len(fields) == 2 and all(f.isdigit() for f in fields):
+            dim = int(fields[1])  # the word2vec header: vocabulary size and dimension
+            continue
+        if dim is None:
+            dim = len(fields) - 1
+            if dim < 1:
+                raise ValueError(f"{name}:{number}: expected `word v1 v2 ...`, found {line!r}.")
+        if len(fields) < dim + 1:
+            raise ValueError(
+                f"{name}:{number}: expected a word and {dim} numbers, found {len(fields)} "
+                f"fields: {line[:80]!r}."
+            )
+        word = " ".join(fields[: len(fields) - dim])
+        targets = wanted.get(word)
+        spare = fallback.get(word)
+        if targets is None and spare is None:
+            continue
+        try:
+            vector = np.asarray(fields[len(fields) - dim :], dtype=np.float32)
+        except ValueError:
+            raise ValueError(
+                f"{name}:{number}: the vector of {word!r} has a non-number: {line[:80]!r}."
+            ) from None
+        for index in targets or ():
+            rows[index] = vector
+        for index in spare or ():
+            fallback_rows[index] = vector
+    if dim is None:
+        raise ValueError(f"{name} is empty: it has no word vectors.")
+    for index, vector in fallback_rows.items():
+        rows.setdefault(index, vector)
+    if vocabulary and vocabulary[0] == "":
+        rows.pop(0, None)  # padding stays a zero row
+    matrix = np.empty((len(vocabulary), dim), np.float32)
+    found = np.stack(list(rows.values())) if rows else np.zeros((1, dim), np.float32)
+    mean, std = float(found.mean()), float(found.std()) or 1.0
+    matrix[:] = np.random.default_rng(seed).normal(mean, std, size=matrix.shape)
+    for index, vector in rows.items():
+        matrix[index] = vector
+    if vocabulary and vocabulary[0] == "":
+        matrix[0] = 0.0
+    if verbose:
+        counted = len(vocabulary) - (1 if vocabulary and vocabulary[0] == "" else 0)
+        share = len(rows) / max(1, counted)
+        print(
+            f"load_word_vectors: {dim}-d vectors for {len(rows):,} of {counted:,} vocabulary "
+            f"words ({share:.1%}) from {name} ({lines:,} lines read)."
+        )
+    return matrix
