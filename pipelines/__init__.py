@@ -1,3 +1,7 @@
 """Prebuilt pipelines for the four RNN shapes."""
 
-__all__ = []
+from pipelines.sentiment import SentimentClassifier
+from pipelines.tagging import SequenceTagger
+from pipelines.translation import Translator
+
+__all__ = sorted(["SentimentClassifier", "SequenceTagger", "Translator"])

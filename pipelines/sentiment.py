@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
 
 import keras
@@ -62,10 +62,10 @@ class SequenceLength(keras.layers.Layer):
         self.max_length = int(max_length)
 
     def call(self, ids):
-        steps = ops.shape(ids)[1]
+        batch, steps = ops.shape(ids)[0], ops.shape(ids)[1]
         keep = ops.minimum(ops.maximum(steps, 1), self.max_length)
-        ids = ops.concatenate([ids, ops.zeros_like(ids[:, :1])], axis=1)
-        return ids[:, :keep]
+        padding = ops.zeros((batch, 1), dtype=ids.dtype)
+        return ops.concatenate([ids, padding], axis=1)[:, :keep]
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], None)
@@ -136,14 +136,14 @@ def _as_labels(values: Any, name: str) -> list:
     if isinstance(values, str | bytes):
         raise TypeError(f"`{name}` must be a list of labels, got a single string: wrap it in a list.")
     if hasattr(values, "tolist") and not isinstance(values, list):
-        # NumPy arrays / pandas Series: keep the scalars' own types (np.int64 stays np.int64).
-        values = list(np.asarray(values, dtype=object).reshape(-1)) if np.ndim(values) else None
-        if values is None:
-            raise TypeError(f"`{name}` must be a list of labels, got a scalar.")
-    try:
-        values = list(values)
-    except TypeError:
-        raise TypeError(f"`{name}` must be a list of labels, got {type(values).__name__}.") from None
+        # NumPy arrays / pandas Series hold NumPy scalars: labels become plain Python values,
+        # while object arrays keep their very objects.
+        values = values.tolist()
+        if not isinstance(values, list):
+            raise TypeError(f"`{name}` must be a list of labels, got a scalar ({values!r:.60}).")
+    if not isinstance(values, Iterable):
+        raise TypeError(f"`{name}` must be a list of labels, got {type(values).__name__}.")
+    values = list(values)
     for i, value in enumerate(values):
         if not isinstance(value, Hashable):
             raise TypeError(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import time
 import unicodedata
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -618,9 +619,17 @@ class SequenceTagger(Task):
             time_budget=self.time_budget,
         )
         start = time.perf_counter()
-        history = train_model.fit(
-            train_ds, epochs=self.epochs, callbacks=callbacks, verbose=self.verbose
-        )
+        with warnings.catch_warnings():
+            # The bucketed dataset has no known length, so Keras warns once at the end of
+            # the first epoch that it "ran out of data"; that is how the epoch ends.
+            warnings.filterwarnings("ignore", message="Your input ran out of data")
+            history = train_model.fit(
+                train_ds,
+                epochs=self.epochs,
+                callbacks=callbacks,
+                verbose=self.verbose,
+                shuffle=False,  # batch_dataset already reshuffles every epoch
+            )
         self.fit_seconds_ = time.perf_counter() - start
         self.history_ = {k: [float(v) for v in vs] for k, vs in history.history.items()}
         self._reset_runtime()
@@ -695,7 +704,7 @@ class SequenceTagger(Task):
             train_model.compile(optimizer=optimizer, loss=crf.loss, jit_compile=False)
             tags = crf.decode(potentials)
         else:
-            probs = keras.layers.Softmax(name="tag_probabilities")(scores)
+            probs = keras.layers.Activation("softmax", name="tag_probabilities")(scores)
             train_model = keras.Model(tokens, probs, name="sequence_tagger_train")
             train_model.compile(
                 optimizer=optimizer,
@@ -723,7 +732,6 @@ class SequenceTagger(Task):
             shuffle=shuffle,
             seed=self.seed,
             padding_values=("", -1),
-            cache=True,
         )
 
     # -- inference --------------------------------------------------------------------------------

@@ -288,7 +288,9 @@ class TranslationModel(keras.Model):
         return source_ids[:, :steps]
 
     # -- decoding (TensorFlow graph) ---------------------------------------------------------
-    def translate_ids(self, source_ids, beam_width=1, length_penalty=0.0, max_length=None):
+    def translate_ids(
+        self, source_ids, beam_width=1, length_penalty=0.0, max_length=None, use_beam_search=None
+    ):
         """Decodes `[B, S]` source ids in the graph.
 
         Args:
@@ -297,6 +299,8 @@ class TranslationModel(keras.Model):
             length_penalty: GNMT length penalty `alpha` for beam search.
             max_length: most tokens generated; by default `2 * S + 10`, at most the model's
                 `max_length` (+1 for the end token).
+            use_beam_search: force (True) or avoid (False, needs `beam_width=1`) beam search;
+                by default beam search runs when `beam_width > 1`.
 
         Returns:
             An `rnnkit._search.SearchResult` of the best hypothesis per sentence: `tokens`
@@ -320,7 +324,14 @@ class TranslationModel(keras.Model):
             return tf.nn.log_softmax(logits), states
 
         start = tf.fill([batch], _START)
-        if beam_width == 1:
+        if use_beam_search is None:
+            use_beam_search = beam_width > 1
+        if not use_beam_search:
+            if beam_width != 1:
+                raise ValueError(
+                    f"`use_beam_search=False` is greedy search, which has no `beam_width` "
+                    f"(got {beam_width}); pass beam_width=1."
+                )
             return greedy_search(step, states, start, end_token=_END, max_length=max_length)
         result = beam_search(
             step,

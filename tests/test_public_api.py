@@ -38,7 +38,7 @@ PUBLIC = {
         "wnut16",
     ],
     "rnnkit.export": ["export_saved_model"],
-    "pipelines": [],
+    "pipelines": ["SentimentClassifier", "SequenceTagger", "Translator"],
 }
 
 

@@ -10,6 +10,7 @@ import tensorflow as tf
 
 _LENGTH_SAMPLE = 10_000
 _MAX_BUCKETS = 8
+_LONGEST_BUCKET = 2048
 
 
 def _default_padding(spec: Any) -> tf.Tensor:
@@ -58,19 +59,32 @@ def default_length_fn(element_spec: Any) -> Callable[..., tf.Tensor]:
 def _sample_lengths(
     dataset: tf.data.Dataset, length_fn: Callable[..., tf.Tensor], sample: int
 ) -> np.ndarray:
-    # A seeded shuffle before `take` keeps a length-sorted input (e.g. Tatoeba) from giving a
-    # sample of only short sequences.
-    sampled = dataset.shuffle(sample, seed=0).take(sample).map(length_fn).batch(4096)
-    values = np.concatenate([batch.numpy() for batch in sampled] or [np.zeros([0], np.int32)])
-    if values.size == 0:
+    sampled = dataset.take(sample).map(length_fn, num_parallel_calls=tf.data.AUTOTUNE)
+    batches = [batch.numpy() for batch in sampled.batch(4096)]
+    if not batches:
         raise ValueError("`dataset` is empty: there is nothing to batch.")
-    return values.astype(np.int64)
+    return np.concatenate(batches).astype(np.int64)
 
 
 def _boundaries(lengths: np.ndarray, max_buckets: int) -> list[int]:
-    """Bucket upper bounds (exclusive) at length quantiles, so buckets hold similar counts."""
-    quantiles = np.quantile(lengths, np.linspace(0, 1, max_buckets + 1)[1:-1], method="higher")
-    return sorted({int(q) + 1 for q in quantiles if q + 1 <= lengths.max()})
+    """Bucket upper bounds (exclusive) at length quantiles, so buckets hold similar counts.
+
+    Doubling bounds follow the longest sampled length, so longer elements that the sample
+    missed (e.g. at the end of a length-sorted file) still get buckets (and, with a token
+    budget, batch sizes) of their own instead of joining the last sampled bucket.
+    """
+    longest = int(lengths.max())
+    bounds = set()
+    if max_buckets > 1:
+        cuts = np.linspace(0, 1, max_buckets + 1)[1:-1]
+        quantiles = np.quantile(lengths, cuts, method="higher")
+        bounds = {int(q) + 1 for q in quantiles if q + 1 <= longest}
+    bounds.add(longest + 1)
+    edge = longest + 1
+    while edge < _LONGEST_BUCKET:
+        edge *= 2
+        bounds.add(edge)
+    return sorted(bounds)
 
 
 def batch_dataset(
@@ -95,10 +109,10 @@ def batch_dataset(
     strings, so `keras.layers.Embedding(mask_zero=True)` masks exactly the padding. With
     `bucket=True`, elements of similar length are batched together
     (`tf.data.Dataset.bucket_by_sequence_length`), which cuts padding; bucket boundaries are
-    length quantiles of a seeded sample of up to `length_sample` elements. With
-    `token_budget`, each bucket's batch size is `token_budget // longest length in the
-    bucket` (at least 1), so every batch holds about the same number of tokens; the last
-    bucket uses the longest sampled length.
+    length quantiles of the first `length_sample` elements, followed by doubling bounds
+    (up to 2,048) for anything longer than the sample showed. With `token_budget`, each
+    bucket's batch size is `token_budget // longest length in the bucket` (at least 1), so a
+    batch holds at most about `token_budget` tokens, padding included.
 
     Args:
         dataset: a `tf.data.Dataset` of unbatched elements, any nested structure of tensors
@@ -156,6 +170,21 @@ def batch_dataset(
             lambda value, s: tf.constant(value, s.dtype), padding_values, spec
         )
 
+    boundaries: list[int] = []
+    if bucket or token_budget is not None:
+        if bucket_boundaries is not None:
+            boundaries = sorted({int(b) for b in bucket_boundaries})
+            if not boundaries or boundaries[0] < 2:
+                raise ValueError(
+                    "`bucket_boundaries` must be ints >= 2 (exclusive upper bounds); received "
+                    f"{bucket_boundaries!r}."
+                )
+        else:
+            # Sampled from the input before cache/shuffle, so a partial read never truncates
+            # a cache and the boundaries do not depend on the shuffle seed.
+            lengths = _sample_lengths(dataset, length_fn, length_sample)
+            boundaries = _boundaries(lengths, _MAX_BUCKETS if bucket else 1)
+
     if cache:
         dataset = dataset.cache() if cache is True else dataset.cache(str(cache))
     if shuffle:
@@ -164,38 +193,21 @@ def batch_dataset(
             shuffle_buffer = size if 0 < size <= 200_000 else 10_000
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
 
-    if bucket or token_budget is not None:
-        if bucket_boundaries is None:
-            lengths = _sample_lengths(dataset, length_fn, length_sample)
-            boundaries = _boundaries(lengths, _MAX_BUCKETS if bucket else 1)
-            longest = int(lengths.max())
-        else:
-            boundaries = sorted(int(b) for b in bucket_boundaries)
-            if not boundaries or boundaries[0] < 1:
-                raise ValueError(
-                    f"`bucket_boundaries` must be positive ints; received {bucket_boundaries!r}."
-                )
-            longest = boundaries[-1] * 2
+    if boundaries:
         if token_budget is not None:
-            upper = [b - 1 for b in boundaries] + [
-                max(longest, boundaries[-1] if boundaries else 1)
-            ]
-            sizes = [max(1, token_budget // max(1, u)) for u in upper]
+            # Bucket i holds lengths in [boundaries[i-1], boundaries[i]); the last bucket is
+            # open-ended and sized for twice its lower bound.
+            upper = [b - 1 for b in boundaries] + [2 * boundaries[-1]]
+            sizes = [max(1, token_budget // u) for u in upper]
         else:
             sizes = [batch_size] * (len(boundaries) + 1)
-        if not boundaries:
-            # One bucket: every sampled element has the same length.
-            batched = dataset.padded_batch(
-                sizes[0], padding_values=padding_values, drop_remainder=drop_remainder
-            )
-        else:
-            batched = dataset.bucket_by_sequence_length(
-                element_length_func=length_fn,
-                bucket_boundaries=boundaries,
-                bucket_batch_sizes=sizes,
-                padding_values=padding_values,
-                drop_remainder=drop_remainder,
-            )
+        batched = dataset.bucket_by_sequence_length(
+            element_length_func=length_fn,
+            bucket_boundaries=boundaries,
+            bucket_batch_sizes=sizes,
+            padding_values=padding_values,
+            drop_remainder=drop_remainder,
+        )
     else:
         batched = dataset.padded_batch(
             batch_size, padding_values=padding_values, drop_remainder=drop_remainder

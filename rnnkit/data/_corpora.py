@@ -366,8 +366,8 @@ _SHAPES = ("circle", "square", "triangle")
 _RELATIONS = ("above", "below", "left of", "right of")
 
 
-def _shape_mask(shape: str, size: int, image_size: int, cy: int, cx: int) -> np.ndarray:
-    yy, xx = np.mgrid[:image_size, :image_size]
+def _shape_mask(shape: str, size: int, grid: np.ndarray, cy: int, cx: int) -> np.ndarray:
+    yy, xx = grid
     half = size / 2
     if shape == "circle":
         return (yy - cy) ** 2 + (xx - cx) ** 2 <= half**2
@@ -413,6 +413,7 @@ def captioned_shapes(
     captions = []
     colours = list(_COLOURS)
     half = image_size // 2
+    grid = np.mgrid[:image_size, :image_size]
     sizes = {"small": max(4, image_size // 5), "large": max(6, (image_size * 2) // 5)}
     for index in range(n):
         relation = _RELATIONS[rng.integers(len(_RELATIONS))]
@@ -431,7 +432,7 @@ def captioned_shapes(
             centres.append((along, across) if relation in ("above", "below") else (across, along))
         for slot in range(2):
             colour = colours[(first_colour, second_colour)[slot]]
-            mask = _shape_mask(shapes[slot], sizes[size_names[slot]], image_size, *centres[slot])
+            mask = _shape_mask(shapes[slot], sizes[size_names[slot]], grid, *centres[slot])
             images[index][mask] = _COLOURS[colour]
         captions.append(
             f"a {size_names[0]} {colours[first_colour]} {shapes[0]} {relation} "

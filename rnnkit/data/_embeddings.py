@@ -16,6 +16,7 @@ def load_word_vectors(
     *,
     seed: int = 0,
     lowercase_fallback: bool = True,
+    limit: int | None = None,
     encoding: str = "utf-8",
     verbose: bool = True,
 ) -> np.ndarray:
@@ -34,6 +35,8 @@ def load_word_vectors(
         seed: seed of the random rows.
         lowercase_fallback: give a word with no vector of its own the vector of its
             lower-cased form.
+        limit: read only the first `limit` vectors (GloVe and word2vec files list frequent
+            words first, so this trades rare-word coverage for loading time).
         encoding: the file's text encoding.
         verbose: print the coverage (how many vocabulary words got a pretrained vector).
 
@@ -50,6 +53,8 @@ def load_word_vectors(
     """
     if isinstance(vocabulary, str) or not isinstance(vocabulary, Sequence):
         raise TypeError(f"`vocabulary` must be a list of tokens; received {type(vocabulary)}.")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise ValueError(f"`limit` must be None or a positive int; received {limit!r}.")
     name = os.fspath(path)
     wanted: dict[str, list[int]] = {}
     for index, word in enumerate(vocabulary):
@@ -64,30 +69,42 @@ def load_word_vectors(
     fallback_rows: dict[int, np.ndarray] = {}
     dim = None
     lines = 0
+    # Fast path: look a line up by its first field and split the numbers only for wanted
+    # words. Words containing spaces (GloVe 840B) need the slow path, which splits every line.
+    spaced = any(" " in word for word in (*wanted, *fallback))
     for number, line in enumerate(iter_lines(name, encoding=encoding), 1):
         if not line.strip():
             continue
+        if number == 1:
+            fields = line.split()
+            if len(fields) == 2 and all(f.isdigit() for f in fields):
+                dim = int(fields[1])  # the word2vec header: vocabulary size and dimension
+                continue
+        if limit is not None and lines >= limit:
+            break
         lines += 1
-        fields = line.rstrip().split(" ")
-        if number == 1 and len(fields) == 2 and all(f.isdigit() for f in fields):
-            dim = int(fields[1])  # the word2vec header: vocabulary size and dimension
-            continue
         if dim is None:
-            dim = len(fields) - 1
+            dim = len(line.rstrip().split(" ")) - 1
             if dim < 1:
                 raise ValueError(f"{name}:{number}: expected `word v1 v2 ...`, found {line!r}.")
-        if len(fields) < dim + 1:
-            raise ValueError(
-                f"{name}:{number}: expected a word and {dim} numbers, found {len(fields)} "
-                f"fields: {line[:80]!r}."
-            )
-        word = " ".join(fields[: len(fields) - dim])
+        if spaced:
+            fields = line.rstrip().split(" ")
+            if len(fields) < dim + 1:
+                raise _short_line(name, number, dim, len(fields), line)
+            word, numbers = " ".join(fields[: len(fields) - dim]), fields[len(fields) - dim :]
+        else:
+            word, _, rest = line.partition(" ")
+            if word not in wanted and word not in fallback:
+                continue
+            numbers = rest.rstrip().split(" ")
+            if len(numbers) != dim:
+                raise _short_line(name, number, dim, len(numbers) + 1, line)
         targets = wanted.get(word)
         spare = fallback.get(word)
         if targets is None and spare is None:
             continue
         try:
-            vector = np.asarray(fields[len(fields) - dim :], dtype=np.float32)
+            vector = np.asarray(numbers, dtype=np.float32)
         except ValueError:
             raise ValueError(
                 f"{name}:{number}: the vector of {word!r} has a non-number: {line[:80]!r}."
@@ -118,3 +135,9 @@ def load_word_vectors(
             f"words ({share:.1%}) from {name} ({lines:,} lines read)."
         )
     return matrix
+
+
+def _short_line(name: str, number: int, dim: int, found: int, line: str) -> ValueError:
+    return ValueError(
+        f"{name}:{number}: expected a word and {dim} numbers, found {found} fields: {line[:80]!r}."
+    )

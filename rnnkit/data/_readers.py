@@ -323,6 +323,11 @@ def read_texts(
         path = os.fspath(source)
         if os.path.isdir(path):
             return _read_text_directory(path, classes, pattern, encoding)
+        if not os.path.exists(path):
+            raise FileNotFoundError(
+                f"No such file or directory: {path!r}. To classify in-memory texts pass a list: "
+                "read_texts([text, ...], [label, ...])."
+            )
         fmt = (
             _infer_format(path, _TEXT_FORMATS)
             if format is None

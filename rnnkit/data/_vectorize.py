@@ -52,7 +52,9 @@ class TextVectorizer(keras.layers.Layer):
 
     Outputs are `int32`, right-padded with 0: `[B, T]` for words or raw strings at character
     level, `[B, T, C]` (character ids per token) for pre-tokenised input at character level.
-    The vocabulary is part of `get_config()`, so `.keras` files restore it.
+    The vocabulary is part of `get_config()`, so `.keras` files restore it. Call `adapt` (or
+    pass `vocabulary`) before using the layer in a `tf.data` pipeline or a model: graphs traced
+    earlier keep the vocabulary they were traced with.
 
     Standardisation:
     - `"lower_punct"`: Unicode lower-casing, plus spaces around punctuation and symbols at word
@@ -305,6 +307,9 @@ class TextVectorizer(keras.layers.Layer):
             `[B, None]` (raw strings) or `[B, None, None]` (tokens) at character level.
         """
         values, pretokenised, _ = self._prepare(inputs)
+        return self._units(values, pretokenised)
+
+    def _units(self, values: Any, pretokenised: bool) -> tf.RaggedTensor:
         if pretokenised:
             tokens = tf.ragged.map_flat_values(self._standardize_text, values, False)
             if self.level == "char":
@@ -315,8 +320,8 @@ class TextVectorizer(keras.layers.Layer):
         return _split_words(self._standardize_text(values, True))
 
     def call(self, inputs):
-        _, pretokenised, scalar = self._prepare(inputs)
-        units = self.tokenize(inputs)
+        values, pretokenised, scalar = self._prepare(inputs)
+        units = self._units(values, pretokenised)
         ids = tf.cast(tf.ragged.map_flat_values(self._table.lookup, units), tf.int32)
         length = self.output_sequence_length
         if self.level == "char" and pretokenised:

@@ -45,8 +45,7 @@ class _Attention(keras.layers.Layer):
             )
         if len(values_shape) != 3:
             raise ValueError(
-                "`values` must have shape [batch, time, value_dim]. "
-                f"Received: shape={values_shape}"
+                f"`values` must have shape [batch, time, value_dim]. Received: shape={values_shape}"
             )
         if keys_shape is None:
             # Called with `projected_keys` only: the raw keys were projected before, with
@@ -65,9 +64,7 @@ class _Attention(keras.layers.Layer):
         if config and "shapes_dict" in config and self._keys_shape is not None:
             # Record the raw keys' shape even when the layer was called with projected keys,
             # so a loaded layer builds the key projection with the right input size.
-            shapes = {
-                k: v for k, v in config["shapes_dict"].items() if k != "projected_keys_shape"
-            }
+            shapes = {k: v for k, v in config["shapes_dict"].items() if k != "projected_keys_shape"}
             shapes["keys_shape"] = self._keys_shape
             config = {"shapes_dict": shapes}
         return config
@@ -208,9 +205,7 @@ class BahdanauAttention(_Attention):
             self.query_dense.build((None, query_dim))
         if not self.key_dense.built:
             self.key_dense.build((None, key_dim))
-        self.v = self.add_weight(
-            shape=(self.units,), initializer=self.kernel_initializer, name="v"
-        )
+        self.v = self.add_weight(shape=(self.units,), initializer=self.kernel_initializer, name="v")
 
     def _project(self, keys):
         return self.key_dense(keys)

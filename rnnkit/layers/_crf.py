@@ -29,9 +29,7 @@ def _scan(step, init, xs, reverse=False):
         new_carry, y = step(state[0], tuple(ops.take(x, i, axis=0) for x in xs))
         return (new_carry, y), (new_carry, y)
 
-    (final, _), (_, ys) = ops.scan(
-        wrapped, init, ops.arange(steps, dtype="int32"), reverse=reverse
-    )
+    (final, _), (_, ys) = ops.scan(wrapped, init, ops.arange(steps, dtype="int32"), reverse=reverse)
     return final, ys
 
 
@@ -60,9 +58,10 @@ class CRF(keras.layers.Layer):
 
     `decode` and `marginals` called on symbolic tensors (functional model building) add a
     call of this same layer to the graph, so an inference model built with them saves to
-    `.keras` and exports like any other. `loss` holds a reference to this layer and is not
-    serialisable: after `keras.saving.load_model`, compile again with the loaded layer's
-    loss (`model.compile(optimizer, loss=model.get_layer(name).loss)`) to keep training.
+    `.keras` and exports like any other. `loss` is bound to this layer object: a compiled
+    model saves and loads, but to train a loaded model compile it again with the loaded
+    layer's loss, `model.compile(optimizer, loss=model.get_layer(name).loss)` (the restored
+    loss raises an error saying so).
 
     Args:
         num_tags: number of tags (the size of the potentials' last axis).
@@ -161,9 +160,7 @@ class CRF(keras.layers.Layer):
             return self._viterbi(inputs, mask)
         if output == "marginals":
             return self._marginals(inputs, mask)
-        raise ValueError(
-            f"`output` must be one of {list(_OUTPUTS)}. Received: output={output!r}"
-        )
+        raise ValueError(f"`output` must be one of {list(_OUTPUTS)}. Received: output={output!r}")
 
     def compute_mask(self, inputs, mask=None):
         return mask
@@ -179,13 +176,9 @@ class CRF(keras.layers.Layer):
         config = {
             "num_tags": self.num_tags,
             "use_boundary_transitions": self.use_boundary_transitions,
-            "transitions_initializer": keras.initializers.serialize(
-                self.transitions_initializer
-            ),
+            "transitions_initializer": keras.initializers.serialize(self.transitions_initializer),
             "boundary_initializer": keras.initializers.serialize(self.boundary_initializer),
-            "transitions_regularizer": keras.regularizers.serialize(
-                self.transitions_regularizer
-            ),
+            "transitions_regularizer": keras.regularizers.serialize(self.transitions_regularizer),
         }
         return {**super().get_config(), **config}
 
@@ -399,9 +392,7 @@ class CRF(keras.layers.Layer):
             cont = ops.max(cand, axis=1) + emit
             new = ops.where(ops.expand_dims(seen, 1), cont, start + emit)
             # Masked and first tokens point to themselves, so backtracking passes through.
-            pointers = ops.where(
-                ops.expand_dims(ops.logical_and(seen, m), 1), best_prev, identity
-            )
+            pointers = ops.where(ops.expand_dims(ops.logical_and(seen, m), 1), best_prev, identity)
             score = ops.where(ops.expand_dims(m, 1), new, score)
             return (score, ops.logical_or(seen, m)), pointers
 
@@ -447,19 +438,18 @@ class CRF(keras.layers.Layer):
 class CRFLoss(keras.losses.Loss):
     """Mean negative log-likelihood of a `CRF` (see `CRF.loss`); bound to one layer.
 
-    Saved with its model: the config refers to the model's own CRF layer (Keras shares the
-    object), so a loaded training model is compiled with a loss bound to the loaded layer.
+    A saved model keeps only the layer's name: the loss restored by `load_model` is unbound
+    and says so when used; compile the loaded model again with the loaded layer's `loss`.
     """
 
-    def __init__(self, crf, name="crf_loss", reduction="sum_over_batch_size"):
+    def __init__(self, crf=None, name="crf_loss", reduction="sum_over_batch_size", layer_name=None):
         super().__init__(name=name, reduction=reduction)
-        if not isinstance(crf, CRF):
-            raise TypeError(
-                f"`crf` must be a `CRF` layer. Received: crf={crf!r}. Use `crf.loss`."
-            )
+        if crf is not None and not isinstance(crf, CRF):
+            raise TypeError(f"`crf` must be a `CRF` layer. Received: crf={crf!r}. Use `crf.loss`.")
         # Behind a function, not an attribute: Keras saving walks attributes, and
         # layer -> loss -> layer would be a cycle.
         self._crf = lambda: crf
+        self.layer_name = crf.name if crf is not None else layer_name
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         # Overridden: Keras would apply the token mask of `y_pred` to per-sequence values.
@@ -484,31 +474,23 @@ class CRFLoss(keras.losses.Loss):
 
     def per_sequence(self, y_true, y_pred, keras_mask=None):
         """Negative log-likelihood `[B]`; padding is `y_true == -1` or `keras_mask` False."""
+        crf = self._crf()
+        if crf is None:
+            raise ValueError(
+                f"This CRF loss was restored from a saved model and is not bound to its CRF "
+                f"layer. Compile the loaded model again: `model.compile(optimizer, "
+                f"loss=model.get_layer({self.layer_name!r}).loss)`."
+            )
         tags = ops.cast(y_true, "int32")
         if len(tags.shape) == 3:
             tags = ops.squeeze(tags, -1)
         mask = ops.not_equal(tags, -1)
         if keras_mask is not None:
             mask = ops.logical_and(mask, ops.cast(keras_mask, "bool"))
-        return -self._crf().log_likelihood(y_pred, tags, mask)
+        return -crf.log_likelihood(y_pred, tags, mask)
 
     def call(self, y_true, y_pred):
         return self.per_sequence(y_true, y_pred)
 
     def get_config(self):
-        return {
-            "crf": keras.saving.serialize_keras_object(self._crf()),
-            "name": self.name,
-            "reduction": self.reduction,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        crf_config = config.pop("crf")
-        if "shared_object_id" not in crf_config:
-            raise ValueError(
-                "A CRF loss can only be restored together with the model that holds its CRF "
-                "layer (`keras.saving.load_model`). Otherwise compile with `crf.loss`."
-            )
-        return cls(keras.saving.deserialize_keras_object(crf_config), **config)
+        return {"name": self.name, "reduction": self.reduction, "layer_name": self.layer_name}

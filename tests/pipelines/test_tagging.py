@@ -1,0 +1,450 @@
+"""SequenceTagger: contracts, learning, schemes, metrics vs seqeval, save/load and export."""
+
+import json
+import random
+import warnings
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pipelines import SequenceTagger
+from pipelines.tagging import (
+    TaggerCharEncoder,
+    TaggerWordDropout,
+    _SchemeConverter,
+    _tf_tokenize,
+    tokenize_with_offsets,
+)
+from rnnkit import _entities as E
+from tests.helpers import run_without_rnnkit
+
+# A trivially separable task: names are PER, cities LOC ("New York" spans two tokens).
+TRAIN_TOKENS = [
+    "Ann saw Bob in Rome .",
+    "Eve met Ann",
+    "Bob left Oslo !",
+    "Eve saw Oslo , Rome",
+    "Ann met Eve in New York , Bob left .",
+    "Bob saw New York",
+    "Rome and Oslo",
+    "Eve and Bob left",
+]
+ENTITY = {"Ann": "PER", "Bob": "PER", "Eve": "PER", "Rome": "LOC", "Oslo": "LOC"}
+
+
+def bio(sentence):
+    tokens, tags = sentence.split(), []
+    for i, token in enumerate(tokens):
+        if token == "New":
+            tags.append("B-LOC")
+        elif token == "York":
+            tags.append("I-LOC")
+        elif token in ENTITY:
+            tags.append("B-" + ENTITY[token])
+        else:
+            tags.append("O")
+    return tokens, tags
+
+
+TRAIN = [bio(s) for s in TRAIN_TOKENS]
+TEST = [bio(s) for s in ["Bob met Eve in Oslo", "Ann saw New York", "Eve left Rome", "Oslo"]]
+TINY = {
+    "units": 4,
+    "embedding_dim": 4,
+    "char_embedding_dim": 4,
+    "char_units": 4,
+    "dropout": 0.0,
+    "word_dropout": 0.0,
+    "validation_split": 0.0,
+    "batch_size": 4,
+    "learning_rate": 0.05,
+    "epochs": 40,
+    "seed": 0,
+}
+
+
+def split(pairs):
+    return [t for t, _ in pairs], [g for _, g in pairs]
+
+
+@pytest.fixture(scope="module", params=[True, False], ids=["crf", "softmax"])
+def toy(request):
+    crf = request.param
+    # The CRF tagger learns BIOES (the default) and answers in BIO; the softmax one learns BIO.
+    tagger = SequenceTagger(crf=crf, train_scheme="BIOES" if crf else None, **TINY)
+    return tagger.fit(*split(TRAIN))
+
+
+# --------------------------------------------------------------------------- learning + contracts
+
+
+def test_learns_toy_task(toy):
+    tokens, tags = split(TEST)
+    assert toy.predict(tokens) == tags
+    scores = toy.evaluate(tokens, tags)
+    assert scores["accuracy"] == 1.0 and scores["f1"] == 1.0
+    assert toy.history_["loss"][-1] < toy.history_["loss"][0] / 5
+    assert toy.model_scheme_ == ("BIOES" if toy.crf else "BIO")
+    assert toy.scheme_ == "BIO"
+
+
+def test_predict_contract(toy):
+    out = toy.predict([["Ann", "saw", "Zed"], [], ("Oslo",)])
+    assert isinstance(out, list) and all(isinstance(s, list) for s in out)
+    assert [len(s) for s in out] == [3, 0, 1]
+    assert all(isinstance(t, str) and t in {"O", "B-PER", "B-LOC", "I-LOC"} for s in out for t in s)
+    # Batching and order do not change answers.
+    tokens = split(TEST + TRAIN)[0]
+    assert toy.predict(tokens, batch_size=3) == toy.predict(tokens[::-1])[::-1]
+
+
+def test_predict_entities_char_offsets(toy):
+    # The tokens of two TEST sentences (tagged right, see above), spaced oddly.
+    text = "  Ann saw\tNew   York"
+    entities = toy.predict_entities(text)
+    assert entities == [
+        {"text": "Ann", "type": "PER", "start": 2, "end": 5},
+        {"text": "New   York", "type": "LOC", "start": 10, "end": 20},
+    ]
+    many = toy.predict_entities([text, "", "Bob met Eve in Oslo"])
+    assert many[0] == entities and many[1] == []
+    assert [(e["text"], e["start"]) for e in many[2]] == [("Bob", 0), ("Eve", 8), ("Oslo", 15)]
+    text = "Oslo, Rome; Zed: Ann!"
+    for entity in toy.predict_entities(text):
+        assert set(entity) == {"text", "type", "start", "end"}
+        assert text[entity["start"] : entity["end"]] == entity["text"]
+
+
+def test_evaluate_equals_seqeval(toy):
+    from seqeval.metrics import accuracy_score, f1_score, precision_score, recall_score
+    from seqeval.scheme import IOB2
+
+    tokens, tags = split(TEST)
+    # Wrong references on purpose, so the scores are not all 1.
+    tags = [["B-PER"] * len(t) for t in tags]
+    predicted = toy.predict(tokens)
+    for mode, kwargs in (("default", {}), ("strict", {"mode": "strict", "scheme": IOB2})):
+        scores = toy.evaluate(tokens, tags, mode=mode)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            expected = (
+                precision_score(tags, predicted, **kwargs),
+                recall_score(tags, predicted, **kwargs),
+                f1_score(tags, predicted, **kwargs),
+            )
+        assert (scores["precision"], scores["recall"], scores["f1"]) == pytest.approx(expected)
+        assert 0 < scores["f1"] < 1
+    assert scores["accuracy"] == pytest.approx(accuracy_score(tags, predicted))
+    assert set(scores) == {"accuracy", "precision", "recall", "f1", "per_type"}
+
+
+def test_save_load_identical(toy, tmp_path):
+    path = tmp_path / "tagger.keras"
+    toy.save(path)
+    loaded = SequenceTagger.load(path)
+    tokens = split(TEST)[0] + [["Zed", "met", "Quinn", "in", "Paris"]]
+    assert loaded.predict(tokens) == toy.predict(tokens)
+    assert loaded.get_params() == toy.get_params()
+    assert (loaded.classes_, loaded.scheme_, loaded.model_scheme_) == (
+        toy.classes_,
+        toy.scheme_,
+        toy.model_scheme_,
+    )
+    ids = toy.model(tf.constant([["Ann", "saw", "Rome"]]))
+    plain = keras.saving.load_model(path)
+    np.testing.assert_array_equal(plain(tf.constant([["Ann", "saw", "Rome"]])), ids)
+
+
+def test_export_fresh_process_equals_predict(toy, tmp_path):
+    path = str(tmp_path / "tagger_savedmodel")
+    toy.export(path)
+    texts = ["Ann saw New York.", "", "Zed met  Eve in Oslo!", "Rome"]
+    token_lists = split(TEST)[0] + [["Zed", "and", "Bob"]]
+    code = f"""
+        import json
+        import tensorflow as tf
+        texts = {json.dumps(texts)}
+        token_lists = {json.dumps(token_lists)}
+        loaded = tf.saved_model.load({path!r})
+        def rows(out):
+            n = out["lengths"].numpy().tolist()
+            return [
+                ([t.decode() for t in tok[:k]], [t.decode() for t in tag[:k]])
+                for tok, tag, k in zip(out["tokens"].numpy(), out["tags"].numpy(), n)
+            ]
+        raw = rows(loaded.signatures["serving_default"](text=tf.constant(texts)))
+        width = max(map(len, token_lists))
+        padded = tf.constant([t + [""] * (width - len(t)) for t in token_lists])
+        dense = rows(loaded.signatures["tag_tokens"](tokens=padded))
+        ragged = rows(loaded.tag_ragged_tokens(tf.ragged.constant(token_lists)))
+        result = {{"raw": raw, "dense": dense, "ragged": ragged}}
+    """
+    result = run_without_rnnkit(code)
+    expected_tokens = [[t for t, _, _ in tokenize_with_offsets(text)] for text in texts]
+    expected_raw = [list(pair) for pair in zip(expected_tokens, toy.predict(expected_tokens))]
+    assert result["raw"] == expected_raw
+    expected = [list(pair) for pair in zip(token_lists, toy.predict(token_lists))]
+    assert result["dense"] == expected
+    assert result["ragged"] == expected
+
+
+# --------------------------------------------------------------------------- tokenisation + schemes
+
+TRICKY_TEXTS = [
+    "I saw the Empire State Building",
+    "  Ankara'da\u00a0güzel   bir gün!! 🙂👍🏽 e-mail: a_b@c.de\tx\n(y) ‘quoted’",
+    "nai\u0308ve cafe\u0301 東京 ١٢٣ zero\u200bwidth\u3000ideographic end.",
+    "",
+    "   ",
+]
+
+
+@pytest.mark.parametrize("text", TRICKY_TEXTS)
+def test_python_and_graph_tokenisation_agree(text):
+    spans = tokenize_with_offsets(text)
+    for token, start, end in spans:
+        assert text[start:end] == token and token.strip()
+    graph = [t.decode() for t in _tf_tokenize(tf.constant([text]))[0].numpy() if t]
+    assert graph == [t for t, _, _ in spans]
+
+
+def test_tokenisation_examples():
+    assert [t for t, _, _ in tokenize_with_offsets("Hi, Ann's cat.")] == [
+        "Hi",
+        ",",
+        "Ann",
+        "'",
+        "s",
+        "cat",
+        ".",
+    ]
+
+
+def all_tags(scheme, types=("PER", "LOC")):
+    prefixes = {"IO": "I", "IOB1": "BI", "BIO": "BI", "BIOES": "BIES"}[scheme]
+    return ["O"] + [f"{p}-{t}" for t in types for p in prefixes]
+
+
+@pytest.mark.parametrize("source", E.SCHEMES)
+@pytest.mark.parametrize("target", E.SCHEMES)
+def test_graph_scheme_conversion_equals_python(source, target):
+    rng = random.Random(hash((source, target)) % 1000)
+    classes = all_tags(source)
+    converter = _SchemeConverter(classes, source, target)
+    lengths = [rng.randint(0, 9) for _ in range(60)]
+    width = max(lengths)
+    ids = np.zeros((len(lengths), width), np.int32)
+    for row, n in enumerate(lengths):
+        ids[row, :n] = [rng.randrange(len(classes)) for _ in range(n)]
+    mask = np.arange(width)[None, :] < np.array(lengths)[:, None]
+    got = converter(tf.constant(ids), tf.constant(mask)).numpy()
+    tags = [[classes[i] for i in ids[row, :n]] for row, n in enumerate(lengths)]
+    expected = E.convert_scheme(tags, source, target)
+    assert [[t.decode() for t in got[row, :n]] for row, n in enumerate(lengths)] == expected
+    assert all(t == b"" for row, n in enumerate(lengths) for t in got[row, n:])
+
+
+def test_io_tags_are_answered_in_io():
+    tokens, tags = split(TRAIN[:4])
+    io = E.convert_scheme(tags, "BIO", "IO")
+    tagger = SequenceTagger(**{**TINY, "epochs": 2}).fit(tokens, io)
+    assert tagger.scheme_ == "IO" and tagger.model_scheme_ == "BIOES"
+    assert {t for s in tagger.predict(tokens) for t in s} <= {"O", "I-PER", "I-LOC"}
+
+
+# --------------------------------------------------------------------------- plain labels + options
+
+
+@pytest.fixture(scope="module")
+def pos_tagger(tmp_path_factory):
+    vectors = tmp_path_factory.mktemp("vectors") / "glove.txt"
+    vectors.write_text("ann 1 0 0 0 0 1\nsaw 0 1 0 0 1 0\nrome 0 0 1 1 0 0\n")
+    tokens = split(TRAIN)[0]
+    tags = [["NOUN" if t[0].isupper() else "VERB" for t in s] for s in tokens]
+    tagger = SequenceTagger(
+        **{**TINY, "epochs": 30},
+        cell="gru",
+        num_layers=2,
+        char_features="lstm",
+        pretrained_embeddings=str(vectors),
+    )
+    return tagger.fit(tokens, tags), tokens, tags
+
+
+def test_plain_labels_gru_char_lstm_pretrained(pos_tagger):
+    tagger, tokens, tags = pos_tagger
+    assert tagger.scheme_ is None and tagger.model_scheme_ is None
+    assert tagger.classes_ == ["NOUN", "VERB"]
+    scores = tagger.evaluate(tokens, tags)
+    assert scores["accuracy"] == 1.0
+    assert set(scores["per_type"]) == {"NOUN", "VERB"}
+    # Unknown words are tagged from their characters (capital letter = NOUN here).
+    assert tagger.predict([["Zed", "ran"]]) == [["NOUN", "VERB"]]
+    assert tagger.model.get_layer("word_embedding").output_dim == 6
+    with pytest.raises(ValueError, match="plain labels"):
+        tagger.predict_entities("Ann saw Rome")
+
+
+def test_pretrained_vectors_initialise_the_embedding(tmp_path):
+    from rnnkit.data import TextVectorizer
+
+    path = tmp_path / "vectors.txt"
+    path.write_text("ann 1 2 3\nrome 4 5 6\n")
+    tagger = SequenceTagger(pretrained_embeddings=str(path), char_features=None, units=4)
+    vec = TextVectorizer(level="word", standardize="lower")
+    vec.adapt([["Ann", "saw", "Rome"]])
+    _, model = tagger._build(vec, None, 3)
+    weights = model.get_layer("word_embedding").get_weights()[0]
+    vocabulary = vec.get_vocabulary()
+    np.testing.assert_array_equal(weights[vocabulary.index("ann")], [1, 2, 3])
+    np.testing.assert_array_equal(weights[vocabulary.index("rome")], [4, 5, 6])
+
+
+@pytest.mark.parametrize("kind", ["cnn", "lstm"])
+def test_char_encoder_ignores_padding_and_round_trips(kind, tmp_path):
+    layer = TaggerCharEncoder(12, kind=kind, embedding_dim=3, units=4, seed=1)
+    short = np.array([[[5, 6, 0], [7, 0, 0]]])
+    wide = np.zeros((1, 3, 7), np.int32)
+    wide[0, 0, :2], wide[0, 1, :1] = [5, 6], [7]
+    out_short, out_wide = layer(short), layer(wide)
+    assert out_short.shape == (1, 2, 4) and out_wide.shape == (1, 3, 4)
+    np.testing.assert_allclose(out_wide[:, :2], out_short, atol=1e-6)
+    np.testing.assert_array_equal(out_wide[0, 2], np.zeros(4))  # a padding token
+    assert not np.allclose(out_short[0, 0], out_short[0, 1])
+    inputs = keras.Input((None, None), dtype="int32")
+    model = keras.Model(inputs, layer(inputs))
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(loaded(short), out_short, atol=1e-6)
+
+
+def test_word_dropout():
+    layer = TaggerWordDropout(0.5, seed=3)
+    ids = np.array([[5, 6, 7, 8, 9, 10, 11, 12, 1, 0, 0]] * 20, np.int32)
+    np.testing.assert_array_equal(layer(ids), ids)
+    dropped = keras.ops.convert_to_numpy(layer(ids, training=True))
+    changed = dropped != ids
+    assert 0.3 < changed[:, :8].mean() < 0.7
+    assert (dropped[changed] == 1).all()
+    np.testing.assert_array_equal(dropped[:, 8:], ids[:, 8:])
+
+
+# --------------------------------------------------------------------------- bad inputs
+
+
+def test_bad_inputs_give_clear_errors(toy):
+    tokens, tags = split(TRAIN)
+    bad = [list(t) for t in tags]
+    bad[3] = bad[3][:-1]
+    with pytest.raises(ValueError, match=r"Sentence 3: `token_lists\[3\]` has 3 tokens but"):
+        SequenceTagger(**TINY).fit(tokens, bad)
+    with pytest.raises(ValueError, match=r"same number of sentences"):
+        SequenceTagger(**TINY).fit(tokens, tags[:-1])
+    with pytest.raises(ValueError, match=r"Unknown tag scheme.*`tag_scheme`.*'BILUO'"):
+        SequenceTagger(**TINY, tag_scheme="BILUO").fit(tokens, tags)
+    with pytest.raises(ValueError, match=r"`tag_lists\[0\]\[0\]` is 'B-PER'.*IO scheme"):
+        SequenceTagger(**TINY, tag_scheme="IO").fit(tokens, tags)
+    with pytest.raises(ValueError, match=r"Unknown tag scheme.*mix"):
+        SequenceTagger(**TINY).fit([["a", "b"]], [["B-PER", "NOUN"]])
+    with pytest.raises(TypeError, match=r"`token_lists\[0\]` must be a list of tokens, got a str"):
+        toy.predict(["Ann saw Bob"])
+    with pytest.raises(TypeError, match=r"`token_lists` must be a list of token lists"):
+        toy.predict("Ann saw Bob")
+    with pytest.raises(ValueError, match=r"`token_lists\[0\]\[1\]` is ' '"):
+        toy.predict([["Ann", " "]])
+    with pytest.raises(ValueError, match=r"`mode` must be one of"):
+        toy.evaluate(tokens, tags, mode="lenient")
+    with pytest.raises(ValueError, match=r"`tag_lists\[0\]\[0\]` is 'S-PER'"):
+        toy.evaluate([["Ann"]], [["S-PER"]])
+    with pytest.raises(ValueError, match=r"`char_features` must be one of"):
+        SequenceTagger(char_features="rnn").fit(tokens, tags)
+    with pytest.raises(ValueError, match=r"`units` must be a positive integer"):
+        SequenceTagger(units=0).fit(tokens, tags)
+
+
+# --------------------------------------------------------------------------- real corpora
+
+
+def _subset(split_data, n):
+    tokens, tags = split_data
+    return tokens[:n], tags[:n]
+
+
+@pytest.mark.data
+def test_wnut16_subset_one_epoch():
+    from rnnkit import datasets
+
+    try:
+        data = datasets.wnut16(seed=0)
+    except ModuleNotFoundError as err:
+        pytest.skip(f"corpus package missing: {err}")
+    tagger = SequenceTagger(units=16, epochs=1, seed=0, validation_split=0.0)
+    tagger.fit(*_subset(data["train"], 200))
+    scores = tagger.evaluate(*_subset(data["test"], 50))
+    assert tagger.scheme_ == "BIO" and 0.0 <= scores["f1"] <= 1.0
+    assert scores["accuracy"] > 0.5  # mostly "O"
+    assert isinstance(tagger.predict_entities("I love New York"), list)
+
+
+@pytest.mark.data
+def test_turkish_treebank_subset_one_epoch():
+    from rnnkit import datasets
+
+    try:
+        data = datasets.turkish_treebank(seed=0)
+    except ModuleNotFoundError as err:
+        pytest.skip(f"corpus package missing: {err}")
+    tagger = SequenceTagger(units=16, epochs=1, seed=0, validation_split=0.0)
+    tagger.fit(*_subset(data["train"], 200))
+    assert tagger.scheme_ is None and "NOUN" in tagger.classes_
+    scores = tagger.evaluate(*_subset(data["test"], 50))
+    assert scores["accuracy"] > 0.2  # above chance over 14 tags after one short epoch
+
+
+@pytest.mark.data
+def test_read_tagged_conllu_and_tfds_conll2003(tmp_path):
+    import tensorflow_datasets as tfds
+
+    from rnnkit.data import from_tfds, read_tagged
+
+    lines = ["# text = Ali geldi .", "1\tAli\t_\tPROPN\t_\t_\t2\tnsubj\t_\t_"]
+    lines += ["2\tgeldi\t_\tVERB\t_\t_\t0\troot\t_\t_", "3\t.\t_\tPUNCT\t_\t_\t2\tpunct\t_\t_", ""]
+    path = tmp_path / "tiny.conllu"
+    path.write_text("\n".join(lines * 3))
+    tokens, tags = read_tagged(path, format="conllu")
+    tagger = SequenceTagger(units=4, embedding_dim=4, epochs=1, validation_split=0.0, seed=0)
+    assert tagger.fit(tokens, tags).classes_ == ["PROPN", "PUNCT", "VERB"]
+    with tfds.testing.mock_data(num_examples=6):
+        tokens, tags = from_tfds("conll2003", split="train")
+    tagger = SequenceTagger(units=4, embedding_dim=4, epochs=1, validation_split=0.0, seed=0)
+    tagger.fit(tokens, tags)
+    assert tagger.scheme_ in E.SCHEMES
+    assert [len(t) for t in tagger.predict(tokens)] == [len(t) for t in tokens]
+
+
+# --------------------------------------------------------------------------- quality (slow)
+
+
+@pytest.mark.slow
+def test_turkish_upos_accuracy_goal():
+    from rnnkit import datasets
+
+    data = datasets.turkish_treebank(seed=0)
+    tagger = SequenceTagger(seed=0).fit(*data["train"], validation_data=data["validation"])
+    assert tagger.evaluate(*data["test"])["accuracy"] >= 0.95
+
+
+@pytest.mark.slow
+def test_wnut16_entity_f1_goal():
+    from rnnkit import datasets
+
+    data = datasets.wnut16(seed=0)
+    tagger = SequenceTagger(seed=0).fit(*data["train"], validation_data=data["validation"])
+    assert tagger.evaluate(*data["test"])["f1"] >= 0.45
+
+
+def test_history_is_json(toy):
+    assert json.loads(json.dumps(toy.history_)) == toy.history_
+    assert len(toy.history_["loss"]) == TINY["epochs"]

@@ -1,0 +1,344 @@
+"""Translator: training, in-graph decoding, attention, save/load and SavedModel export."""
+
+import os
+import warnings
+
+import keras
+import numpy as np
+import pytest
+import sacrebleu
+import tensorflow as tf
+from sklearn.exceptions import NotFittedError
+
+from pipelines import Translator
+from pipelines.translation import TranslationModel, detokenize
+from tests.helpers import run_without_rnnkit
+
+# A toy "translation": every word has one translation and the order is kept.
+WORDS = {"uno": "one", "dos": "two", "tres": "three", "cuatro": "four", "cinco": "five"}
+SOURCES = [
+    "uno dos",
+    "dos tres",
+    "tres cuatro",
+    "cuatro cinco",
+    "cinco uno",
+    "uno tres cinco",
+    "dos cuatro uno",
+    "cinco cinco dos",
+    "tres uno dos cuatro",
+    "cuatro dos cinco tres",
+    "uno",
+    "dos",
+]
+TARGETS = [" ".join(WORDS[w] for w in s.split()) for s in SOURCES]
+TINY = {"units": 8, "embedding_dim": 8, "verbose": 0, "seed": 0}
+
+
+@pytest.fixture(scope="module")
+def trained():
+    tr = Translator(
+        **TINY,
+        epochs=60,
+        learning_rate=0.02,
+        batch_tokens=16,
+        dropout=0.0,
+        length_penalty=0.0,
+        patience=None,
+    )
+    return tr.fit(SOURCES, TARGETS, validation_data=(SOURCES[:4], TARGETS[:4]))
+
+
+def _ids(tr, texts):
+    return tr.model.source_vectorizer(tf.constant(texts))
+
+
+def test_learns_the_toy_task_and_reports_history(trained):
+    assert trained.translate(SOURCES, beam_width=1) == TARGETS
+    assert trained.translate(SOURCES, beam_width=3) == TARGETS
+    assert trained.epochs_ == 60 and trained.training_time_ > 0
+    assert trained.history_["loss"][-1] < trained.history_["loss"][0] / 10
+    assert len(trained.history_["val_loss"]) == 60
+
+
+def test_beam_width_one_equals_greedy_exactly(trained):
+    ids = _ids(trained, SOURCES + ["cinco tres uno uno", "dos dos dos", "uno zzz"])
+    model = trained.model
+    greedy = model.translate_ids(ids, 1)
+    beam = model.translate_ids(ids, 1, use_beam_search=True)
+    np.testing.assert_array_equal(beam.tokens.numpy(), greedy.tokens.numpy())
+    np.testing.assert_array_equal(beam.log_probs.numpy(), greedy.log_probs.numpy())
+    # and beam search of width 1 with an untrained model (near-uniform, many close calls)
+    fresh = Translator(**TINY, epochs=1).fit(SOURCES, TARGETS)
+    ids = _ids(fresh, SOURCES)
+    greedy = fresh.model.translate_ids(ids, 1, max_length=6)
+    beam = fresh.model.translate_ids(ids, 1, max_length=6, use_beam_search=True)
+    np.testing.assert_array_equal(beam.tokens.numpy(), greedy.tokens.numpy())
+
+
+def test_beam_search_never_scores_below_greedy(trained):
+    # Scores are the model's own log-probabilities of whole outputs, so a wider beam can only
+    # find outputs at least as likely (length_penalty=0 ranks by log-probability alone).
+    fresh = Translator(**TINY, epochs=2, length_penalty=0.0).fit(SOURCES, TARGETS)
+    ids = _ids(fresh, SOURCES)
+    greedy = fresh.model.translate_ids(ids, 1, max_length=5).log_probs.numpy()
+    beam = fresh.model.translate_ids(ids, 4, max_length=5).log_probs.numpy()
+    assert (beam >= greedy - 1e-5).all()
+    assert (beam > greedy + 1e-3).any(), "the untrained model should give beam search room"
+
+
+def test_teacher_forced_logits_equal_the_step_decoder(trained):
+    model = trained.model
+    source = _ids(trained, ["tres uno dos cuatro", "uno"])
+    target_in = tf.constant([[2, 4, 5, 6, 7], [2, 8, 0, 0, 0]])
+    full = model((source, target_in)).numpy()
+    memory, mask, states = model.encode(source)
+    keys = model.attention_layer.project_keys(memory)
+    for t in range(target_in.shape[1]):
+        logits, states, _ = model.decode_step(target_in[:, t], states, memory, keys, mask)
+        np.testing.assert_allclose(logits[0].numpy(), full[0, t], atol=1e-5)
+        if t == 0:
+            np.testing.assert_allclose(logits[1].numpy(), full[1, t], atol=1e-5)
+
+
+def test_scheduled_sampling_at_full_forcing_equals_teacher_forcing(trained):
+    model = trained.model
+    source = _ids(trained, ["tres uno dos cuatro", "dos uno"])
+    target_in = tf.constant([[2, 4, 5, 6, 7], [2, 8, 9, 0, 0]])
+    sampled = model._scheduled_sampling(source, target_in)
+    forced = model((source, target_in))
+    np.testing.assert_allclose(sampled[0].numpy(), forced[0].numpy(), atol=1e-5)
+    np.testing.assert_allclose(sampled[1, :3].numpy(), forced[1, :3].numpy(), atol=1e-5)
+
+
+def test_scheduled_sampling_trains():
+    tr = Translator(**TINY, epochs=4, teacher_forcing=0.5, learning_rate=0.02, batch_tokens=16)
+    tr.fit(SOURCES, TARGETS)
+    assert tr.history_["loss"][-1] < tr.history_["loss"][0]
+
+
+def test_evaluate_matches_sacrebleu_and_the_masked_loss(trained):
+    sources, references = SOURCES[:6], [t.capitalize() + "." for t in TARGETS[:6]]
+    scores = trained.evaluate(sources, references, beam_width=2)
+    assert set(scores) == {"bleu", "chrf", "loss"}
+    hypotheses = trained.translate(sources, beam_width=2)
+    refs = [[r.lower() for r in references]]
+    assert scores["bleu"] == pytest.approx(sacrebleu.corpus_bleu(hypotheses, refs).score)
+    assert scores["chrf"] == pytest.approx(sacrebleu.corpus_chrf(hypotheses, refs).score)
+    # the loss: mean cross-entropy over the real target tokens ([END] included, padding not)
+    vec = trained.model.target_vectorizer
+    total, count = 0.0, 0
+    for source, reference in zip(sources, references, strict=True):
+        target = vec(tf.constant([reference])).numpy()
+        logits = trained.model((_ids(trained, [source]), target[:, :-1])).numpy()[0]
+        log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+        total -= log_probs[np.arange(len(target[0]) - 1), target[0, 1:]].sum()
+        count += len(target[0]) - 1
+    assert scores["loss"] == pytest.approx(total / count, rel=1e-4)
+
+
+def test_attention_rows_sum_to_one_and_padding_gets_nothing(trained):
+    texts = ["tres uno dos cuatro", "uno", "dos zzz"]
+    items = trained.attention(texts, beam_width=2)
+    translations = trained.translate(texts, beam_width=2)
+    for text, item, translation in zip(texts, items, translations, strict=True):
+        assert item["source_tokens"] == text.split()
+        assert item["target_tokens"][-1] == "[END]"
+        assert " ".join(item["target_tokens"][:-1]) == translation
+        weights = item["weights"]
+        assert weights.shape == (len(item["target_tokens"]), len(item["source_tokens"]))
+        np.testing.assert_allclose(weights.sum(axis=1), 1.0, rtol=1e-5)
+    # in the padded batch, padded source positions get exactly zero weight
+    source = _ids(trained, texts)
+    target_in = tf.constant([[2, 4, 5], [2, 4, 0], [2, 5, 0]])
+    weights = trained.model.attention_weights(source, target_in).numpy()
+    assert (weights[1, :, 1:] == 0).all() and (weights[2, :, 2:] == 0).all()
+    # the toy mapping is monotonic: output word t looks at source word t most
+    first = items[0]["weights"]
+    assert first[:4].argmax(axis=1).tolist() == [0, 1, 2, 3]
+
+
+def test_plot_attention_writes_a_png(trained, tmp_path):
+    path = trained.plot_attention("uno dos tres", tmp_path / "attention.png")
+    with open(path, "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError, match="empty"):
+        trained.plot_attention("", tmp_path / "empty.png")
+    with pytest.raises(TypeError, match="`text`"):
+        trained.plot_attention(["uno"], tmp_path / "list.png")
+
+
+def test_empty_unknown_and_overlong_inputs(trained):
+    assert trained.translate([]) == []
+    out = trained.translate(["", "   ", "¿zzz?", "uno"], beam_width=2)
+    assert out[:2] == ["", ""] and out[3] == "one"
+    assert isinstance(out[2], str)
+    items = trained.attention([""])
+    assert items[0]["weights"].shape == (0, 0)
+    short = Translator(**TINY, epochs=1, max_length=3).fit(SOURCES, TARGETS)
+    with pytest.warns(UserWarning, match="max_length"):
+        long = short.translate(["uno dos tres cuatro cinco"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert long == short.translate(["uno dos tres"])
+
+
+def test_save_load_gives_identical_outputs(trained, tmp_path):
+    path = tmp_path / "translator.keras"
+    trained.save(path)
+    loaded = Translator.load(path)
+    texts = SOURCES + ["zzz uno", ""]
+    for beam_width in (1, 3):
+        assert loaded.translate(texts, beam_width=beam_width) == trained.translate(
+            texts, beam_width=beam_width
+        )
+    np.testing.assert_array_equal(
+        loaded.model((_ids(trained, SOURCES[:3]), tf.constant([[2, 4]] * 3))).numpy(),
+        trained.model((_ids(trained, SOURCES[:3]), tf.constant([[2, 4]] * 3))).numpy(),
+    )
+    assert loaded.get_params() == trained.get_params()
+    plain = keras.saving.load_model(path)
+    assert isinstance(plain, TranslationModel)
+
+
+def test_export_runs_without_rnnkit_and_equals_translate(trained, tmp_path):
+    texts = SOURCES + ["", "zzz cinco", "uno " * 60]
+    path = str(tmp_path / "translator_savedmodel")
+    trained.export(path, beam_width=3)
+    with pytest.warns(UserWarning, match="max_length"):
+        expected = trained.translate(texts, beam_width=3)
+    got = run_without_rnnkit(
+        f"""
+        import tensorflow as tf
+        model = tf.saved_model.load({path!r})
+        serve = model.signatures["serving_default"]
+        assert list(serve.structured_input_signature[1]) == ["text"]
+        out = serve(text=tf.constant({texts!r}))
+        assert list(out) == ["translation"]
+        result = [t.decode("utf-8") for t in out["translation"].numpy().tolist()]
+        """
+    )
+    assert got == expected
+    with pytest.raises(FileExistsError):
+        trained.export(path)
+
+
+def test_unfitted_and_bad_inputs_give_clear_errors(trained):
+    with pytest.raises(NotFittedError):
+        Translator().translate(["uno"])
+    with pytest.raises(TypeError, match="`texts`"):
+        trained.translate("uno dos")
+    with pytest.raises(TypeError, match=r"`texts\[1\]`"):
+        trained.translate(["uno", 3])
+    with pytest.raises(ValueError, match="`beam_width`"):
+        trained.translate(["uno"], beam_width=0)
+    with pytest.raises(ValueError, match="`length_penalty`"):
+        trained.translate(["uno"], length_penalty=-1.0)
+    with pytest.raises(ValueError, match="same length"):
+        Translator(**TINY).fit(["uno", "dos"], ["one"])
+    with pytest.raises(ValueError, match="same length"):
+        trained.evaluate(["uno"], ["one", "two"])
+    with pytest.raises(TypeError, match="validation_data"):
+        Translator(**TINY).fit(SOURCES, TARGETS, validation_data=SOURCES)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"cell": "rnn"}, "`cell`"),
+        ({"attention_type": "dot"}, "`attention_type`"),
+        ({"units": 0}, "`units`"),
+        ({"target_vocabulary_size": 4}, "`target_vocabulary_size`"),
+        ({"teacher_forcing": 0.0}, "`teacher_forcing`"),
+        ({"teacher_forcing": 1.5}, "`teacher_forcing`"),
+        ({"dropout": 1.0}, "`dropout`"),
+        ({"learning_rate": 0}, "`learning_rate`"),
+        ({"batch_tokens": 0}, "`batch_tokens`"),
+        ({"time_budget": -5}, "`time_budget`"),
+    ],
+)
+def test_bad_options_name_the_option(params, match):
+    with pytest.raises(ValueError, match=match):
+        Translator(**{**TINY, **params}).fit(SOURCES, TARGETS)
+
+
+@pytest.mark.parametrize("cell, attention_type", [("lstm", "bahdanau"), ("gru", "bahdanau")])
+def test_other_cells_and_attention_with_two_layers(cell, attention_type, tmp_path):
+    tr = Translator(
+        **TINY, epochs=1, cell=cell, attention_type=attention_type, num_layers=2, batch_tokens=32
+    ).fit(SOURCES, TARGETS)
+    ids = _ids(tr, SOURCES[:4])
+    greedy = tr.model.translate_ids(ids, 1, max_length=5)
+    beam = tr.model.translate_ids(ids, 1, max_length=5, use_beam_search=True)
+    np.testing.assert_array_equal(beam.tokens.numpy(), greedy.tokens.numpy())
+    path = tmp_path / "m.keras"
+    tr.save(path)
+    assert Translator.load(path).translate(SOURCES[:4], beam_width=2) == tr.translate(
+        SOURCES[:4], beam_width=2
+    )
+
+
+def test_time_budget_stops_training():
+    tr = Translator(**TINY, epochs=50, batch_tokens=8, time_budget=0.001).fit(SOURCES, TARGETS)
+    assert tr.epochs_ == 1
+
+
+def test_detokenize_rejoins_words_and_punctuation():
+    cases = {
+        "i don ' t know , tom .": "i don't know, tom.",
+        "¿ dónde está la biblioteca ?": "¿dónde está la biblioteca?",
+        "it ' s three o ' clock .": "it's three o'clock.",
+        "the boys ' room is twenty - one meters long": "the boys' room is twenty-one meters long",
+        'he said " hello " .': 'he said "hello".',
+        "it costs 3 . 50 dollars": "it costs 3.50 dollars",
+        "": "",
+    }
+    got = detokenize(tf.constant(list(cases))).numpy().tolist()
+    assert [g.decode("utf-8") for g in got] == list(cases.values())
+
+
+def test_beam_search_over_the_model_step_matches_rescoring(trained):
+    # Each returned log-probability is the sum of the model's log-probabilities of its tokens.
+    model = trained.model
+    source = _ids(trained, ["tres uno dos cuatro"])
+    result = model.translate_ids(source, 3)
+    tokens = result.tokens.numpy()[0][: int(result.lengths[0])]
+    target_in = tf.constant([[2, *tokens[:-1]]])
+    logits = model((source, target_in)).numpy()[0].astype("float64")
+    logits[:, [0, 1, 2]] = -np.inf  # the decoder never outputs padding, [UNK] or [START]
+    top = logits.max(-1, keepdims=True)
+    log_probs = logits - top - np.log(np.exp(logits - top).sum(-1, keepdims=True))
+    expected = log_probs[np.arange(len(tokens)), tokens].sum()
+    np.testing.assert_allclose(result.log_probs.numpy()[0], expected, rtol=1e-4)
+
+
+@pytest.mark.data
+def test_tatoeba_subset_trains_and_translates():
+    from rnnkit import datasets
+
+    try:
+        splits = datasets.tatoeba("spa", source="spa")
+    except ModuleNotFoundError as err:
+        pytest.skip(f"corpus package missing: {err}")
+    sources, targets = (x[:1500] for x in splits["train"])
+    tr = Translator(
+        units=16, embedding_dim=16, epochs=1, verbose=0, seed=0, target_vocabulary_size=500
+    )
+    tr.fit(sources, targets)
+    test_sources, test_targets = (x[:32] for x in splits["test"])
+    out = tr.translate(test_sources[:4], beam_width=2)
+    assert len(out) == 4 and all(isinstance(t, str) for t in out)
+    scores = tr.evaluate(test_sources, test_targets, beam_width=1)
+    assert np.isfinite(scores["loss"]) and 0 <= scores["bleu"] <= 100
+    assert tr.model.target_vectorizer.vocabulary_size == 500
+
+
+@pytest.mark.slow
+def test_default_translator_reaches_the_quality_bar():
+    from rnnkit import datasets
+
+    splits = datasets.tatoeba("spa", source="spa")
+    tr = Translator(seed=0, verbose=0).fit(*splits["train"], validation_data=splits["validation"])
+    beam = tr.evaluate(*splits["test"], beam_width=4)
+    greedy = tr.evaluate(*splits["test"], beam_width=1)
+    assert beam["bleu"] > greedy["bleu"]
+    assert beam["bleu"] >= 45.0, (beam, greedy, os.cpu_count())
