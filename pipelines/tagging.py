@@ -100,8 +100,11 @@ def _tf_tokenize(texts: tf.Tensor) -> tf.Tensor:
     """Tokenises `[B]` strings like `tokenize_with_offsets`: `[B, T]` tokens padded with `""`."""
     spaced = tf.strings.regex_replace(texts, _TF_SPACES, " ")
     spaced = tf.strings.regex_replace(spaced, _TF_SINGLE, r" \1 ")
-    tokens = tf.strings.split(spaced).to_tensor("")
-    # At least one column, so a batch of empty texts still runs through the model.
+    return _at_least_one_column(tf.strings.split(spaced).to_tensor(""))
+
+
+def _at_least_one_column(tokens: tf.Tensor) -> tf.Tensor:
+    # A batch of empty sentences still runs through the model (as one padding column).
     missing = tf.maximum(0, 1 - tf.shape(tokens)[1])
     return tf.pad(tokens, [[0, 0], [0, missing]], constant_values="")
 
@@ -878,17 +881,21 @@ class SequenceTagger(Task):
             return self._tag_tokens_graph(_tf_tokenize(text))
 
         def tag_tokens(tokens):
-            return self._tag_tokens_graph(tokens)
+            return self._tag_tokens_graph(_at_least_one_column(tokens))
 
-        def tag_ragged_tokens(tokens):
-            return self._tag_tokens_graph(tokens.to_tensor(""))
+        def tag_ragged_tokens(values, row_lengths):
+            ragged = tf.RaggedTensor.from_row_lengths(values, row_lengths)
+            return self._tag_tokens_graph(_at_least_one_column(ragged.to_tensor("")))
 
         return {
             "serving_default": (tag_text, [tf.TensorSpec([None], tf.string, name="text")]),
             "tag_tokens": (tag_tokens, [tf.TensorSpec([None, None], tf.string, name="tokens")]),
             "tag_ragged_tokens": (
                 tag_ragged_tokens,
-                [tf.RaggedTensorSpec([None, None], tf.string, ragged_rank=1)],
+                [
+                    tf.TensorSpec([None], tf.string, name="values"),
+                    tf.TensorSpec([None], tf.int64, name="row_lengths"),
+                ],
             ),
         }
 

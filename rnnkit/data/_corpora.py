@@ -370,7 +370,7 @@ def _shape_mask(shape: str, size: int, grid: np.ndarray, cy: int, cx: int) -> np
     yy, xx = grid
     half = size / 2
     if shape == "circle":
-        return (yy - cy) ** 2 + (xx - cx) ** 2 <= half**2
+        return (yy - cy) ** 2 + (xx - cx) ** 2 <= (half - 0.3) ** 2  # no one-pixel nubs
     if shape == "square":
         return (np.abs(yy - cy) <= half - 0.5) & (np.abs(xx - cx) <= half - 0.5)
     # An upward triangle: width grows linearly from the apex to the base.

@@ -319,7 +319,29 @@ class TextVectorizer(keras.layers.Layer):
             return tf.strings.unicode_split(self._standardize_text(values, False), "UTF-8")
         return _split_words(self._standardize_text(values, True))
 
+    def _call_scalar(self, text: tf.Tensor) -> tf.Tensor:
+        # One string (the usual `tf.data.Dataset.map` element): dense ops only, a few times
+        # faster per element than the ragged batch path, with identical ids.
+        if self.level == "char":
+            units = tf.strings.unicode_split(self._standardize_text(text, False), "UTF-8")
+        else:
+            spaced = tf.strings.regex_replace(self._standardize_text(text, True), _SPACES, " ")
+            units = tf.strings.split(spaced)
+        ids = tf.cast(self._table.lookup(units), tf.int32)
+        length = self.output_sequence_length
+        if self.start_end:
+            if length is not None:
+                ids = ids[: length - 2]
+            ids = tf.concat([[START_ID], ids, [END_ID]], axis=0)
+        if length is not None:
+            ids = ids[:length]
+            ids = tf.pad(ids, [[0, length - tf.shape(ids)[0]]], constant_values=PAD_ID)
+            ids = tf.ensure_shape(ids, [length])
+        return ids
+
     def call(self, inputs):
+        if isinstance(inputs, tf.Tensor) and inputs.dtype == tf.string and inputs.shape.rank == 0:
+            return self._call_scalar(inputs)
         values, pretokenised, scalar = self._prepare(inputs)
         units = self._units(values, pretokenised)
         ids = tf.cast(tf.ragged.map_flat_values(self._table.lookup, units), tf.int32)

@@ -1,6 +1,7 @@
 """Bahdanau (additive) and Luong (multiplicative) attention, written with `keras.ops`."""
 
 import math
+import numbers
 
 import keras
 from keras import ops
@@ -14,11 +15,11 @@ def _keras_mask(x):
 
 def _large_negative(dtype):
     # Finite, so an all-masked row gives a uniform softmax (zeroed afterwards), never NaN.
-    return -3e4 if dtype == "float16" else -1e9
+    return -3e4 if keras.backend.standardize_dtype(dtype) == "float16" else -1e9
 
 
 def _check_units(units, name):
-    if isinstance(units, bool) or not isinstance(units, int) or units < 1:
+    if isinstance(units, bool) or not isinstance(units, numbers.Integral) or units < 1:
         raise ValueError(
             f"`units` must be a positive int (the size of the attention hidden layer). "
             f"Received: units={units!r}. Example: {name}(units=64)"
@@ -185,15 +186,15 @@ class BahdanauAttention(_Attention):
     ):
         super().__init__(**kwargs)
         _check_units(units, "BahdanauAttention")
-        self.units = units
+        self.units = int(units)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.query_dense = keras.layers.Dense(
-            units, use_bias=False, kernel_initializer=self.kernel_initializer, name="query"
+            self.units, use_bias=False, kernel_initializer=self.kernel_initializer, name="query"
         )
         self.key_dense = keras.layers.Dense(
-            units,
+            self.units,
             use_bias=self.use_bias,
             kernel_initializer=self.kernel_initializer,
             bias_initializer=self.bias_initializer,
@@ -287,19 +288,18 @@ class LuongAttention(_Attention):
                 "Received: score='concat', scale=True."
             )
         self.score = score
-        self.units = units
+        self.units = None if units is None else int(units)
         self.scale = scale
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         if score == "concat":
             self.query_dense = keras.layers.Dense(
-                units, use_bias=False, kernel_initializer=self.kernel_initializer, name="query"
+                self.units, use_bias=False, kernel_initializer=self.kernel_initializer, name="query"
             )
             self.key_dense = keras.layers.Dense(
-                units, use_bias=False, kernel_initializer=self.kernel_initializer, name="key"
+                self.units, use_bias=False, kernel_initializer=self.kernel_initializer, name="key"
             )
 
     def _build_weights(self, query_dim, key_dim):
-        self._query_dim = query_dim
         if self.score == "dot" and query_dim != key_dim:
             raise ValueError(
                 "score='dot' needs queries and keys of the same size. Received: query_dim="

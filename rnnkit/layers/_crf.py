@@ -1,5 +1,7 @@
 """Linear-chain conditional random field (CRF) output layer, written with `keras.ops`."""
 
+import numbers
+
 import keras
 from keras import ops
 
@@ -108,7 +110,7 @@ class CRF(keras.layers.Layer):
         # many of them and Viterbi compares them.
         kwargs.pop("autocast", None)
         super().__init__(autocast=False, **kwargs)
-        if isinstance(num_tags, bool) or not isinstance(num_tags, int) or num_tags < 1:
+        if isinstance(num_tags, bool) or not isinstance(num_tags, numbers.Integral) or num_tags < 1:
             raise ValueError(
                 "`num_tags` must be a positive int (the number of tags). "
                 f"Received: num_tags={num_tags!r}"
@@ -118,7 +120,7 @@ class CRF(keras.layers.Layer):
                 "`use_boundary_transitions` must be True or False. "
                 f"Received: use_boundary_transitions={use_boundary_transitions!r}"
             )
-        self.num_tags = num_tags
+        self.num_tags = int(num_tags)
         self.use_boundary_transitions = use_boundary_transitions
         self.transitions_initializer = keras.initializers.get(transitions_initializer)
         self.boundary_initializer = keras.initializers.get(boundary_initializer)

@@ -109,6 +109,24 @@ def test_scalar_input_and_tf_data_map():
     assert next(iter(batched)).numpy().tolist() == [[9, 6, 8], [7, 0, 0]]
 
 
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"start_end": True}, {"output_sequence_length": 5, "start_end": True},
+     {"output_sequence_length": 3}, {"level": "char"}, {"level": "char", "start_end": True}],
+)  # fmt: skip
+def test_one_string_gives_the_row_of_the_batch(options):
+    vec = TextVectorizer(**options)
+    vec.adapt(MULTILINGUAL[:4])
+    batch = vec(tf.constant(MULTILINGUAL)).numpy()
+    ds = tf.data.Dataset.from_tensor_slices(MULTILINGUAL).map(vec)
+    for text, row, single, mapped in zip(
+        MULTILINGUAL, batch, map(vec, MULTILINGUAL), ds.as_numpy_iterator(), strict=True
+    ):
+        expected = row[: (row != 0).sum()] if "output_sequence_length" not in options else row
+        np.testing.assert_array_equal(single.numpy(), expected, err_msg=text)
+        np.testing.assert_array_equal(mapped, expected, err_msg=text)
+
+
 def test_start_end_and_output_sequence_length():
     vec = TextVectorizer(start_end=True)
     vec.adapt(["a b c d"])

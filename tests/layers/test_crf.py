@@ -214,8 +214,14 @@ def test_fit_without_keras_mask_under_xla():
     history = model.fit(X, Y, epochs=5, batch_size=5, verbose=0).history["loss"]
     assert np.isclose(history[0], expected, atol=1e-5)
     assert history[-1] < history[0]
+    tagger = keras.Model(inputs, crf.decode(potentials))
+    tagger.compile(jit_compile=True)
+    np.testing.assert_array_equal(
+        tagger.predict(X, verbose=0), keras.ops.convert_to_numpy(crf.decode(model(X)))
+    )
 
 
+@pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
 def test_keras_round_trip_of_training_and_inference_models(tmp_path):
     inputs, potentials, crf = _tagger()
     model = keras.Model(inputs, potentials)
@@ -275,6 +281,7 @@ def test_layer_contract_and_identity_call():
 
 
 def test_errors_name_the_argument():
+    assert CRF(np.int64(4)).num_tags == 4
     with pytest.raises(ValueError, match="`num_tags`"):
         CRF(0)
     with pytest.raises(TypeError, match="`use_boundary_transitions`"):

@@ -178,7 +178,9 @@ def test_export_fresh_process_equals_predict(toy, tmp_path):
         width = max(map(len, token_lists))
         padded = tf.constant([t + [""] * (width - len(t)) for t in token_lists])
         dense = rows(loaded.signatures["tag_tokens"](tokens=padded))
-        ragged = rows(loaded.tag_ragged_tokens(tf.ragged.constant(token_lists)))
+        flat = tf.constant([t for tokens in token_lists for t in tokens])
+        lengths = tf.constant([len(tokens) for tokens in token_lists], tf.int64)
+        ragged = rows(loaded.signatures["tag_ragged_tokens"](values=flat, row_lengths=lengths))
         result = {{"raw": raw, "dense": dense, "ragged": ragged}}
     """
     result = run_without_rnnkit(code)
@@ -338,7 +340,7 @@ def test_bad_inputs_give_clear_errors(toy):
     tokens, tags = split(TRAIN)
     bad = [list(t) for t in tags]
     bad[3] = bad[3][:-1]
-    with pytest.raises(ValueError, match=r"Sentence 3: `token_lists\[3\]` has 3 tokens but"):
+    with pytest.raises(ValueError, match=r"Sentence 3: `token_lists\[3\]` has 5 tokens but `tag_lists\[3\]` has 4 tags"):
         SequenceTagger(**TINY).fit(tokens, bad)
     with pytest.raises(ValueError, match=r"same number of sentences"):
         SequenceTagger(**TINY).fit(tokens, tags[:-1])
