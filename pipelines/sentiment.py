@@ -134,7 +134,9 @@ def _sorted_classes(labels: Sequence[Hashable]) -> list:
 
 def _as_labels(values: Any, name: str) -> list:
     if isinstance(values, str | bytes):
-        raise TypeError(f"`{name}` must be a list of labels, got a single string: wrap it in a list.")
+        raise TypeError(
+            f"`{name}` must be a list of labels, got a single string: wrap it in a list."
+        )
     if hasattr(values, "tolist") and not isinstance(values, list):
         # NumPy arrays / pandas Series hold NumPy scalars: labels become plain Python values,
         # while object arrays keep their very objects.
@@ -198,11 +200,13 @@ class SentimentClassifier(ClassifierMixin, Task):
         pretrained_embeddings: path of a GloVe/word2vec text file to initialise the embeddings
             (fine-tuned during training), or `None` to learn them from scratch.
         max_length: texts longer than this many tokens are truncated.
-        vocabulary_size: most frequent words kept (including the padding and OOV ids).
+        vocabulary_size: size of the vocabulary: the most frequent training words plus the 4
+            reserved ids (padding, OOV, start, end).
         min_frequency: words seen fewer times in the training texts map to the OOV id.
         pooling: how the recurrent outputs become one vector: `"mean_max"` (mean and max over
             the real tokens), `"mean"`, `"max"` or `"last"` (final states).
-        embedding_dropout: dropout on the word vectors.
+        word_dropout: fraction of the tokens whose whole vector is dropped in training.
+        embedding_dropout: dropout on the word vectors' components.
         dropout: dropout on the pooled text vector.
         recurrent_dropout: dropout on the recurrent state (slows training down).
         learning_rate: Adam learning rate.
@@ -240,6 +244,7 @@ class SentimentClassifier(ClassifierMixin, Task):
         vocabulary_size: int = 20000,
         min_frequency: int = 1,
         pooling: str = "mean_max",
+        word_dropout: float = 0.0,
         embedding_dropout: float = 0.2,
         dropout: float = 0.5,
         recurrent_dropout: float = 0.0,
@@ -263,6 +268,7 @@ class SentimentClassifier(ClassifierMixin, Task):
         self.vocabulary_size = vocabulary_size
         self.min_frequency = min_frequency
         self.pooling = pooling
+        self.word_dropout = word_dropout
         self.embedding_dropout = embedding_dropout
         self.dropout = dropout
         self.recurrent_dropout = recurrent_dropout
@@ -286,24 +292,24 @@ class SentimentClassifier(ClassifierMixin, Task):
             check_positive_int(getattr(self, name), name)
         check_positive_int(self.embedding_dim, "embedding_dim", allow_none=True)
         check_positive_int(self.patience, "patience", allow_none=True)
-        # Ids 0 and 1 are padding and OOV: a useful vocabulary needs at least one real word.
-        if isinstance(self.vocabulary_size, bool) or not isinstance(
-            self.vocabulary_size, int | np.integer
+        check_positive_int(self.vocabulary_size, "vocabulary_size")
+        if self.vocabulary_size < 5:
+            # Ids 0-3 are reserved (padding, OOV, start, end): keep at least one real word.
+            raise ValueError(
+                "`vocabulary_size` must be >= 5 (ids 0-3 are reserved for padding, OOV, start "
+                f"and end), got {self.vocabulary_size}."
+            )
+        for name in (
+            "word_dropout",
+            "embedding_dropout",
+            "dropout",
+            "recurrent_dropout",
+            "validation_split",
         ):
-            raise ValueError(
-                f"`vocabulary_size` must be an integer >= 3, got {self.vocabulary_size!r}."
-            )
-        if self.vocabulary_size < 3:
-            raise ValueError(
-                f"`vocabulary_size` must be >= 3 (ids 0 and 1 are padding and OOV), "
-                f"got {self.vocabulary_size}."
-            )
-        for name in ("embedding_dropout", "dropout", "recurrent_dropout", "validation_split"):
             check_fraction(getattr(self, name), name)
-        for name in ("learning_rate",):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-                raise ValueError(f"`{name}` must be a positive number, got {value!r}.")
+        rate = self.learning_rate
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or rate <= 0:
+            raise ValueError(f"`learning_rate` must be a positive number, got {rate!r}.")
         if self.clipnorm is not None and (
             isinstance(self.clipnorm, bool)
             or not isinstance(self.clipnorm, int | float)
@@ -364,11 +370,12 @@ class SentimentClassifier(ClassifierMixin, Task):
                 "`validation_split=0`, or `validation_data`."
             )
         idx = np.arange(len(texts))
-        counts = np.bincount(y)
-        stratify = y if counts[counts > 0].min() >= 2 and n_val >= len(counts) else None
-        train_idx, val_idx = train_test_split(
-            idx, test_size=n_val, random_state=self.seed, stratify=stratify
-        )
+        try:
+            train_idx, val_idx = train_test_split(
+                idx, test_size=n_val, random_state=self.seed, stratify=y
+            )
+        except ValueError:  # a class too rare to stratify on: a plain shuffled split
+            train_idx, val_idx = train_test_split(idx, test_size=n_val, random_state=self.seed)
         pick = lambda ids: ([texts[i] for i in ids], y[ids])  # noqa: E731
         return pick(train_idx), pick(val_idx)
 
@@ -376,8 +383,8 @@ class SentimentClassifier(ClassifierMixin, Task):
     def _build(self, train_texts: list[str]) -> keras.Model:
         vectorizer = data.TextVectorizer(
             level="word",
-            max_tokens=self.vocabulary_size,
-            min_frequency=self.min_frequency,
+            max_tokens=int(self.vocabulary_size),
+            min_frequency=int(self.min_frequency),
             standardize="lower_punct",
             name="vectorizer",
         )
@@ -385,11 +392,13 @@ class SentimentClassifier(ClassifierMixin, Task):
         vocabulary = vectorizer.get_vocabulary()
 
         embedding_dim = self.embedding_dim
-        initializer: Any = "uniform"
+        matrix = None
         if self.pretrained_embeddings is not None:
             matrix = np.asarray(
                 data.load_word_vectors(
-                    self.pretrained_embeddings, vocabulary, seed=0 if self.seed is None else self.seed
+                    self.pretrained_embeddings,
+                    vocabulary,
+                    seed=0 if self.seed is None else int(self.seed),
                 ),
                 dtype="float32",
             )
@@ -400,7 +409,6 @@ class SentimentClassifier(ClassifierMixin, Task):
                     f"{matrix.shape[1]}."
                 )
             embedding_dim = matrix.shape[1]
-            initializer = keras.initializers.Constant(matrix)
         embedding_dim = embedding_dim or _DEFAULT_EMBEDDING_DIM
 
         text = keras.Input(shape=(), dtype="string", name="text")
@@ -408,13 +416,18 @@ class SentimentClassifier(ClassifierMixin, Task):
         preprocessor = keras.Model(text, ids, name="preprocessor")
 
         token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-        x = keras.layers.Embedding(
-            len(vocabulary),
-            embedding_dim,
-            embeddings_initializer=initializer,
-            mask_zero=True,
-            name="embedding",
-        )(token_ids)
+        embedding = keras.layers.Embedding(
+            len(vocabulary), embedding_dim, mask_zero=True, name="embedding"
+        )
+        x = embedding(token_ids)
+        if matrix is not None:
+            # Assigned, not a `Constant` initializer, which would copy the matrix into the config.
+            embedding.embeddings.assign(matrix)
+        if self.word_dropout:
+            # One draw per token: whole words vanish, so no single word can decide alone.
+            x = keras.layers.Dropout(
+                self.word_dropout, noise_shape=(None, None, 1), name="word_dropout"
+            )(x)
         if self.embedding_dropout:
             x = keras.layers.Dropout(self.embedding_dropout, name="embedding_dropout")(x)
         rnn = _rnn_layer(self.cell)

@@ -220,39 +220,55 @@ class TaggerCharEncoder(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="rnnkit")
 class TaggerWordDropout(keras.layers.Layer):
-    """In training, replaces word ids by the out-of-vocabulary id with probability `rate`.
+    """In training, replaces word ids by the unknown-word id at random.
 
     The model then learns to tag words it has never seen from their characters and context.
-    Padding (id 0) is never touched; outside training the layer is the identity.
+    Words seen once in training (ids from `rare_from_id` on: the vocabulary is sorted by
+    frequency) are replaced with probability `rare_rate`, other words with `rate`. Padding
+    (id 0) is never touched; outside training the layer is the identity.
 
     Args:
         rate: probability of replacing a word id.
+        rare_rate: probability of replacing the id of a rare word.
+        rare_from_id: the first id of the rare words (None: no rare words).
         oov_id: the id of unknown words.
         seed: seed of the random draws.
         **kwargs: base `keras.layers.Layer` arguments.
     """
 
-    def __init__(self, rate, oov_id=1, seed=None, **kwargs):
+    def __init__(self, rate, rare_rate=0.0, rare_from_id=None, oov_id=1, seed=None, **kwargs):
         super().__init__(**kwargs)
         check_fraction(rate, "rate")
+        check_fraction(rare_rate, "rare_rate")
         self.rate = rate
+        self.rare_rate = rare_rate
+        self.rare_from_id = rare_from_id
         self.oov_id = oov_id
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.built = True
 
     def call(self, ids, training=None):
-        if not training or self.rate == 0:
+        if not training or (self.rate == 0 and self.rare_rate == 0):
             return ids
         draw = keras.random.uniform(ops.shape(ids), seed=self.seed_generator)
-        drop = ops.logical_and(draw < self.rate, ids > self.oov_id)
+        threshold = ops.full(ops.shape(ids), self.rate)
+        if self.rare_from_id is not None:
+            threshold = ops.where(ids >= self.rare_from_id, self.rare_rate, threshold)
+        drop = ops.logical_and(draw < threshold, ids > self.oov_id)
         return ops.where(drop, ops.full_like(ids, self.oov_id), ids)
 
     def compute_output_shape(self, input_shape):
         return input_shape
 
     def get_config(self):
-        config = {"rate": self.rate, "oov_id": self.oov_id, "seed": self.seed}
+        config = {
+            "rate": self.rate,
+            "rare_rate": self.rare_rate,
+            "rare_from_id": self.rare_from_id,
+            "oov_id": self.oov_id,
+            "seed": self.seed,
+        }
         return {**super().get_config(), **config}
 
 
@@ -387,6 +403,8 @@ class SequenceTagger(Task):
         min_frequency: words seen fewer times in training are unknown words.
         dropout: dropout rate on the embeddings and on the RNN outputs.
         word_dropout: probability of replacing a training word by the unknown word.
+        rare_word_dropout: the same for words seen only once in training (so the unknown
+            word's embedding learns from many contexts).
         epochs: most training epochs.
         batch_size: sentences per training batch.
         learning_rate: Adam learning rate.
@@ -429,6 +447,7 @@ class SequenceTagger(Task):
         min_frequency: int = 1,
         dropout: float = 0.5,
         word_dropout: float = 0.05,
+        rare_word_dropout: float = 0.5,
         epochs: int = 30,
         batch_size: int = 16,
         learning_rate: float = 2e-3,
@@ -456,6 +475,7 @@ class SequenceTagger(Task):
         self.min_frequency = min_frequency
         self.dropout = dropout
         self.word_dropout = word_dropout
+        self.rare_word_dropout = rare_word_dropout
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -490,6 +510,7 @@ class SequenceTagger(Task):
         check_positive_int(self.min_frequency, "min_frequency")
         check_fraction(self.dropout, "dropout")
         check_fraction(self.word_dropout, "word_dropout")
+        check_fraction(self.rare_word_dropout, "rare_word_dropout")
         check_fraction(self.validation_split, "validation_split")
         check_positive_int(self.patience, "patience", allow_none=True)
         if not (isinstance(self.learning_rate, int | float) and self.learning_rate > 0):
@@ -608,7 +629,9 @@ class SequenceTagger(Task):
                 name="char_vectorizer",
             )
             char_vectorizer.adapt(tokens)
-        train_model, self.model_ = self._build(word_vectorizer, char_vectorizer, len(classes))
+        train_model, self.model_ = self._build(
+            word_vectorizer, char_vectorizer, len(classes), _rare_from_id(word_vectorizer, tokens)
+        )
 
         index = {tag: i for i, tag in enumerate(classes)}
         train_ds = self._dataset(tokens, [[index[t] for t in s] for s in model_tags], True)
@@ -643,6 +666,7 @@ class SequenceTagger(Task):
         word_vectorizer: rdata.TextVectorizer,
         char_vectorizer: rdata.TextVectorizer | None,
         num_tags: int,
+        rare_from_id: int | None = None,
     ) -> tuple[keras.Model, keras.Model]:
         seed = self.seed
         tokens = keras.Input(shape=(None,), dtype="string", name="tokens")
@@ -660,10 +684,14 @@ class SequenceTagger(Task):
             embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seed),
             name="word_embedding",
         )
-        if self.word_dropout:
-            word_ids = TaggerWordDropout(self.word_dropout, seed=seed, name="word_dropout")(
-                word_ids
-            )
+        if self.word_dropout or self.rare_word_dropout:
+            word_ids = TaggerWordDropout(
+                self.word_dropout,
+                rare_rate=self.rare_word_dropout,
+                rare_from_id=rare_from_id,
+                seed=seed,
+                name="word_dropout",
+            )(word_ids)
         features = [embedding(word_ids)]
         if matrix is not None:
             embedding.set_weights([matrix])
@@ -718,16 +746,9 @@ class SequenceTagger(Task):
         return train_model, keras.Model(tokens, tags, name="sequence_tagger")
 
     def _dataset(self, tokens: list[list[str]], tag_ids: list[list[int]], shuffle: bool):
-        lengths = [len(s) for s in tokens]
-        flat_tokens = [t for s in tokens for t in s]
-        flat_ids = [i for s in tag_ids for i in s]
-        ragged_tokens = tf.RaggedTensor.from_row_lengths(
-            tf.constant(flat_tokens, tf.string, shape=[len(flat_tokens)]), lengths
+        ds = tf.data.Dataset.from_tensor_slices(
+            (_ragged(tokens, tf.string), _ragged(tag_ids, tf.int32))
         )
-        ragged_ids = tf.RaggedTensor.from_row_lengths(
-            tf.constant(flat_ids, tf.int32, shape=[len(flat_ids)]), lengths
-        )
-        ds = tf.data.Dataset.from_tensor_slices((ragged_tokens, ragged_ids))
         ds = ds.map(lambda x, y: (x, y))  # ragged rows of a [B, None] slice are dense [T]
         return rdata.batch_dataset(
             ds,
@@ -898,6 +919,20 @@ class SequenceTagger(Task):
                 ],
             ),
         }
+
+
+def _ragged(rows: list[list], dtype: tf.DType) -> tf.RaggedTensor:
+    flat = [value for row in rows for value in row]
+    values = tf.constant(flat, dtype, shape=[len(flat)])
+    return tf.RaggedTensor.from_row_lengths(values, [len(row) for row in rows])
+
+
+def _rare_from_id(vectorizer: rdata.TextVectorizer, tokens: list[list[str]]) -> int | None:
+    """The first id of the words seen once (the vocabulary is sorted by frequency)."""
+    ids = vectorizer(_ragged(tokens, tf.string)).numpy().ravel()
+    counts = np.bincount(ids, minlength=vectorizer.vocabulary_size)
+    rare = np.flatnonzero(counts[4:] <= 1)
+    return int(rare[0]) + 4 if rare.size else None
 
 
 class _BestEpoch(keras.callbacks.Callback):

@@ -353,7 +353,7 @@ def read_texts(
 # --------------------------------------------------------------------------- parallel text
 
 
-def _count_lines(path: str, encoding: str) -> list[str]:
+def _all_lines(path: str, encoding: str) -> list[str]:
     return list(iter_lines(path, encoding=encoding))
 
 
@@ -395,8 +395,8 @@ def read_pairs(
     """
     if target is not None:
         src_path, tgt_path = os.fspath(source), os.fspath(target)
-        sources = _count_lines(src_path, encoding)
-        targets = _count_lines(tgt_path, encoding)
+        sources = _all_lines(src_path, encoding)
+        targets = _all_lines(tgt_path, encoding)
         if len(sources) != len(targets):
             raise ValueError(
                 f"Aligned files have different line counts: `source` {src_path!r} has "

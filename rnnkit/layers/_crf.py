@@ -55,8 +55,11 @@ class CRF(keras.layers.Layer):
 
     Masks are `[B, T]` booleans (True = real token). Masked positions are skipped, so
     right padding, left padding and holes all work; an all-masked row has log-likelihood 0.
-    Time loops run in the graph (`keras.ops.scan`), so the methods work under
-    `tf.function`, XLA and in an exported SavedModel.
+    Time loops run in the graph (`keras.ops` scans and while loops, no Python loop over
+    time), so the methods work under `tf.function`, XLA (`jit_compile=True`, what "auto"
+    picks on a GPU) and in an exported SavedModel. The loss, `log_likelihood` and
+    `log_partition` are differentiable everywhere; `marginals` is differentiable except
+    under XLA. Potentials of any float dtype are scored in float32.
 
     `decode` and `marginals` called on symbolic tensors (functional model building) add a
     call of this same layer to the graph, so an inference model built with them saves to

@@ -136,8 +136,9 @@ class _FusedCell(keras.layers.Layer, DropoutRNNCell):
             return None
         if len(inputs.shape) == 3:
             # Time-major inputs `(time, batch, features)`: one mask for every step.
-            expand = lambda m: ops.expand_dims(m, 0)  # noqa: E731
-            masks = [expand(m) for m in masks] if isinstance(masks, list) else expand(masks)
+            if isinstance(masks, list):
+                return [ops.expand_dims(m, 0) for m in masks]
+            return ops.expand_dims(masks, 0)
         return masks
 
     def _recurrent_masks(self, h, training):
@@ -249,6 +250,21 @@ class _FusedRNN(keras.layers.RNN):
     """
 
     def __init__(self, cell, **kwargs):
+        # Accepted so that code written for Keras's layers runs unchanged: every Keras
+        # "implementation" computes the same numbers as our single one, and cuDNN is never used.
+        implementation = kwargs.pop("implementation", 2)
+        if implementation not in (1, 2):
+            raise ValueError(
+                f"`implementation` must be 1 or 2 (both compute the same numbers here). "
+                f"Received: implementation={implementation!r}."
+            )
+        use_cudnn = kwargs.pop("use_cudnn", "auto")
+        if use_cudnn not in ("auto", False):
+            raise ValueError(
+                "`use_cudnn` must be 'auto' or False: rnnkit's layers never use cuDNN. "
+                f"Received: use_cudnn={use_cudnn!r}. Use `keras.layers.{type(self).__name__}` "
+                "for cuDNN."
+            )
         super().__init__(cell, **kwargs)
         self.input_spec = keras.layers.InputSpec(ndim=3)
 
@@ -407,41 +423,31 @@ def _time_loop(step, inputs, states, mask, *, return_sequences, unroll=False):
     if steps is None:
         steps = tf.shape(inputs)[0]
     inputs_ta = tf.TensorArray(inputs.dtype, size=steps).unstack(inputs)
-    mask_ta = None
-    if mask is not None:
-        mask_ta = tf.TensorArray(tf.bool, size=steps).unstack(mask)
+    mask_ta = None if mask is None else tf.TensorArray(tf.bool, size=steps).unstack(mask)
     n_states = len(states)
-    outputs_ta = None
-    if return_sequences:
-        outputs_ta = tf.TensorArray(states[0].dtype, size=steps, element_shape=states[0].shape)
 
-    def body(t, outputs_ta, *states):
-        states = list(states)
-        _, new_states = step(inputs_ta.read(t), states)
+    def advance(t, states):
+        _, new_states = step(inputs_ta.read(t), list(states))
         if mask_ta is not None:
             keep = mask_ta.read(t)
             new_states = [ops.where(keep, n, s) for n, s in zip(new_states, states, strict=True)]
-        if outputs_ta is not None:
-            outputs_ta = outputs_ta.write(t, new_states[0])
-        return (t + 1, outputs_ta, *new_states)
+        return new_states
 
-    loop_vars = (tf.constant(0, "int32"), outputs_ta if outputs_ta is not None else 0, *states)
-    if outputs_ta is None:
+    loop_kwargs = {"maximum_iterations": steps, "swap_memory": True}
+    if return_sequences:
+        outputs_ta = tf.TensorArray(states[0].dtype, size=steps, element_shape=states[0].shape)
 
-        def body_no_outputs(t, dummy, *states):
-            result = body(t, None, *states)
-            return (result[0], dummy, *result[2:])
+        def body(t, outputs_ta, *states):
+            new_states = advance(t, states)
+            return (t + 1, outputs_ta.write(t, new_states[0]), *new_states)
 
-        loop_body = body_no_outputs
-    else:
-        loop_body = body
-    result = tf.while_loop(
-        lambda t, *_: t < steps,
-        loop_body,
-        loop_vars,
-        maximum_iterations=steps,
-        swap_memory=True,
-    )
-    final_states = list(result[2 : 2 + n_states])
-    hs = result[1].stack() if outputs_ta is not None else None
-    return final_states, hs
+        result = tf.while_loop(
+            lambda t, *_: t < steps, body, (0, outputs_ta, *states), **loop_kwargs
+        )
+        return list(result[2 : 2 + n_states]), result[1].stack()
+
+    def body(t, *states):
+        return (t + 1, *advance(t, states))
+
+    result = tf.while_loop(lambda t, *_: t < steps, body, (0, *states), **loop_kwargs)
+    return list(result[1 : 1 + n_states]), None

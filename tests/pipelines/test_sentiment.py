@@ -130,12 +130,19 @@ def test_padding_and_batching_do_not_change_a_text_score(fitted):
 
 
 def test_max_length_truncates_the_tail(binary):
-    clf = SentimentClassifier(**dict(TINY, epochs=1, max_length=3)).fit(*binary)
+    options = dict(pooling="mean", dropout=0.0, embedding_dropout=0.0, word_dropout=0.5)
+    clf = SentimentClassifier(**dict(TINY, epochs=1, max_length=3, **options)).fit(*binary)
     np.testing.assert_allclose(
         clf.predict_proba(["the cast was good bad"]),
         clf.predict_proba(["the cast was"]),
         atol=1e-6,
     )
+    # Word dropout drops whole token vectors (all components at once), in training only.
+    drop = clf.model.get_layer("backbone").get_layer("word_dropout")
+    ones = np.ones((2, 50, 8), "float32")
+    out = keras.ops.convert_to_numpy(drop(ones, training=True))
+    assert np.all(out.std(axis=-1) == 0) and 0 < (out[..., 0] == 0).mean() < 1
+    np.testing.assert_array_equal(drop(ones, training=False), ones)
 
 
 def test_uses_rnnkit_layers_and_clips_gradients(fitted):
@@ -149,7 +156,6 @@ def test_uses_rnnkit_layers_and_clips_gradients(fitted):
     [
         (dict(cell="gru", bidirectional=False, pooling="last"), layers.GRU),
         (dict(cell="simple_rnn", num_layers=2, pooling="max"), layers.SimpleRNN),
-        (dict(cell="lstm", pooling="mean", dropout=0.0, embedding_dropout=0.0), layers.LSTM),
     ],
 )
 def test_cells_and_shapes(binary, options, rnn_class):
@@ -187,10 +193,16 @@ def test_early_stopping_on_validation_data_restores_the_best_epoch(binary):
 
 
 def test_validation_split_holds_out_stratified_texts(binary):
-    clf = SentimentClassifier(**dict(TINY, epochs=1, validation_split=0.2)).fit(*binary)
-    assert "val_loss" in clf.history_
-    with pytest.raises(ValueError, match="`validation_split`"):
-        SentimentClassifier(**dict(TINY, validation_split=0.01)).fit(*binary)
+    texts, labels = binary
+    clf = SentimentClassifier(**dict(TINY, validation_split=0.2, seed=3))
+    y = np.array([int(label == "fresh") for label in labels])
+    (train_texts, train_y), (val_texts, val_y) = clf._split(texts, y)
+    assert sorted(train_texts + val_texts) == sorted(texts)
+    assert len(val_texts) == 4 and np.bincount(val_y).tolist() == [2, 2]
+    clf.set_params(epochs=1).fit(texts, labels)
+    assert len(clf.history_["val_loss"]) == 1
+    with pytest.raises(ValueError, match="`validation_split`=0.9 leaves 0 training"):
+        SentimentClassifier(**dict(TINY, validation_split=0.9)).fit(texts[:2], labels[:2])
 
 
 def test_pretrained_embeddings_initialise_the_embedding(binary, tmp_path):
@@ -225,6 +237,8 @@ def test_pretrained_embeddings_initialise_the_embedding(binary, tmp_path):
 
 # -- labels -----------------------------------------------------------------------------------
 def test_non_string_labels_come_back_as_the_original_objects(binary, tmp_path):
+    import tensorflow as tf
+
     texts, labels = binary
     ints = np.array([1 if y == "fresh" else 0 for y in labels])
     clf = SentimentClassifier(**LEARN).fit(texts, ints)
@@ -232,6 +246,10 @@ def test_non_string_labels_come_back_as_the_original_objects(binary, tmp_path):
     predicted = clf.predict(texts)
     assert predicted == ints.tolist()
     assert all(type(p) is int for p in predicted)  # NumPy labels come back as plain Python ints
+    # The export returns `str(label)`: documented, since a SavedModel output has one dtype.
+    served = tf.saved_model.load(clf.export(tmp_path / "ints"))
+    out = served.signatures["serving_default"](text=tf.constant(texts))
+    assert out["label"].numpy().tolist() == [str(p).encode() for p in predicted]
 
     tuples = [("review", y) for y in labels]
     by_tuple = SentimentClassifier(**dict(TINY, epochs=1)).fit(texts, tuples)
@@ -322,16 +340,6 @@ def test_export_runs_without_rnnkit_and_matches_predict(fitted, binary, tmp_path
     np.testing.assert_allclose(result["score"], proba.max(axis=1), atol=1e-5)
     with pytest.raises(FileExistsError):
         fitted.export(path)
-
-
-def test_export_returns_non_string_labels_as_strings(binary, tmp_path):
-    import tensorflow as tf
-
-    texts, labels = binary
-    clf = SentimentClassifier(**dict(TINY, epochs=1)).fit(texts, [int(y == "fresh") for y in labels])
-    served = tf.saved_model.load(clf.export(tmp_path / "ints"))
-    out = served.signatures["serving_default"](text=tf.constant(texts))
-    assert out["label"].numpy().tolist() == [str(p).encode() for p in clf.predict(texts)]
 
 
 def test_saved_model_cli_lists_a_string_signature(fitted, tmp_path):

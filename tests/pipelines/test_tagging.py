@@ -36,7 +36,7 @@ ENTITY = {"Ann": "PER", "Bob": "PER", "Eve": "PER", "Rome": "LOC", "Oslo": "LOC"
 
 def bio(sentence):
     tokens, tags = sentence.split(), []
-    for i, token in enumerate(tokens):
+    for token in tokens:
         if token == "New":
             tags.append("B-LOC")
         elif token == "York":
@@ -57,6 +57,7 @@ TINY = {
     "char_units": 4,
     "dropout": 0.0,
     "word_dropout": 0.0,
+    "rare_word_dropout": 0.0,
     "validation_split": 0.0,
     "batch_size": 4,
     "learning_rate": 0.05,
@@ -69,32 +70,40 @@ def split(pairs):
     return [t for t, _ in pairs], [g for _, g in pairs]
 
 
+def as_scheme(pairs, scheme):
+    return [(tokens, E.convert_scheme([tags], "BIO", scheme)[0]) for tokens, tags in pairs]
+
+
 @pytest.fixture(scope="module", params=[True, False], ids=["crf", "softmax"])
 def toy(request):
+    # The CRF tagger gets BIO tags, learns BIOES (the default) and answers in BIO; the
+    # softmax one gets IO tags, learns BIO and answers in IO.
     crf = request.param
-    # The CRF tagger learns BIOES (the default) and answers in BIO; the softmax one learns BIO.
-    tagger = SequenceTagger(crf=crf, train_scheme="BIOES" if crf else None, **TINY)
-    return tagger.fit(*split(TRAIN))
+    scheme = "BIO" if crf else "IO"
+    tagger = SequenceTagger(crf=crf, train_scheme="BIOES" if crf else "BIO", **TINY)
+    tagger.fit(*split(as_scheme(TRAIN, scheme)))
+    tagger.test_set = as_scheme(TEST, scheme)
+    return tagger
 
 
 # --------------------------------------------------------------------------- learning + contracts
 
 
 def test_learns_toy_task(toy):
-    tokens, tags = split(TEST)
+    tokens, tags = split(toy.test_set)
     assert toy.predict(tokens) == tags
     scores = toy.evaluate(tokens, tags)
     assert scores["accuracy"] == 1.0 and scores["f1"] == 1.0
     assert toy.history_["loss"][-1] < toy.history_["loss"][0] / 5
-    assert toy.model_scheme_ == ("BIOES" if toy.crf else "BIO")
-    assert toy.scheme_ == "BIO"
+    assert (toy.scheme_, toy.model_scheme_) == (("BIO", "BIOES") if toy.crf else ("IO", "BIO"))
 
 
 def test_predict_contract(toy):
     out = toy.predict([["Ann", "saw", "Zed"], [], ("Oslo",)])
     assert isinstance(out, list) and all(isinstance(s, list) for s in out)
     assert [len(s) for s in out] == [3, 0, 1]
-    assert all(isinstance(t, str) and t in {"O", "B-PER", "B-LOC", "I-LOC"} for s in out for t in s)
+    allowed = {"O", "B-PER", "B-LOC", "I-LOC"} if toy.crf else {"O", "I-PER", "I-LOC"}
+    assert all(isinstance(t, str) and t in allowed for s in out for t in s)
     # Batching and order do not change answers.
     tokens = split(TEST + TRAIN)[0]
     assert toy.predict(tokens, batch_size=3) == toy.predict(tokens[::-1])[::-1]
@@ -123,9 +132,11 @@ def test_evaluate_equals_seqeval(toy):
 
     tokens, tags = split(TEST)
     # Wrong references on purpose, so the scores are not all 1.
-    tags = [["B-PER"] * len(t) for t in tags]
+    prefix = "B" if toy.crf else "I"
+    tags = [[f"{prefix}-PER"] * len(t) for t in tags]
     predicted = toy.predict(tokens)
-    for mode, kwargs in (("default", {}), ("strict", {"mode": "strict", "scheme": IOB2})):
+    modes = [("default", {})] + ([("strict", {"mode": "strict", "scheme": IOB2})] * toy.crf)
+    for mode, kwargs in modes:
         scores = toy.evaluate(tokens, tags, mode=mode)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -138,6 +149,9 @@ def test_evaluate_equals_seqeval(toy):
         assert 0 < scores["f1"] < 1
     assert scores["accuracy"] == pytest.approx(accuracy_score(tags, predicted))
     assert set(scores) == {"accuracy", "precision", "recall", "f1", "per_type"}
+    if not toy.crf:  # IO tags have no well-formed entity boundaries to be strict about
+        with pytest.raises(ValueError, match="mode='strict'"):
+            toy.evaluate(tokens, tags, mode="strict")
 
 
 def test_save_load_identical(toy, tmp_path):
@@ -185,9 +199,11 @@ def test_export_fresh_process_equals_predict(toy, tmp_path):
     """
     result = run_without_rnnkit(code)
     expected_tokens = [[t for t, _, _ in tokenize_with_offsets(text)] for text in texts]
-    expected_raw = [list(pair) for pair in zip(expected_tokens, toy.predict(expected_tokens))]
+    expected_raw = [
+        list(pair) for pair in zip(expected_tokens, toy.predict(expected_tokens), strict=True)
+    ]
     assert result["raw"] == expected_raw
-    expected = [list(pair) for pair in zip(token_lists, toy.predict(token_lists))]
+    expected = [list(pair) for pair in zip(token_lists, toy.predict(token_lists), strict=True)]
     assert result["dense"] == expected
     assert result["ragged"] == expected
 
@@ -248,14 +264,6 @@ def test_graph_scheme_conversion_equals_python(source, target):
     assert all(t == b"" for row, n in enumerate(lengths) for t in got[row, n:])
 
 
-def test_io_tags_are_answered_in_io():
-    tokens, tags = split(TRAIN[:4])
-    io = E.convert_scheme(tags, "BIO", "IO")
-    tagger = SequenceTagger(**{**TINY, "epochs": 2}).fit(tokens, io)
-    assert tagger.scheme_ == "IO" and tagger.model_scheme_ == "BIOES"
-    assert {t for s in tagger.predict(tokens) for t in s} <= {"O", "I-PER", "I-LOC"}
-
-
 # --------------------------------------------------------------------------- plain labels + options
 
 
@@ -282,8 +290,9 @@ def test_plain_labels_gru_char_lstm_pretrained(pos_tagger):
     scores = tagger.evaluate(tokens, tags)
     assert scores["accuracy"] == 1.0
     assert set(scores["per_type"]) == {"NOUN", "VERB"}
-    # Unknown words are tagged from their characters (capital letter = NOUN here).
-    assert tagger.predict([["Zed", "ran"]]) == [["NOUN", "VERB"]]
+    assert tagger.predict([["Oslo", "saw", "Rome", "and", "Ann"]]) == [
+        ["NOUN", "VERB", "NOUN", "VERB", "NOUN"]
+    ]
     assert tagger.model.get_layer("word_embedding").output_dim == 6
     with pytest.raises(ValueError, match="plain labels"):
         tagger.predict_entities("Ann saw Rome")
@@ -323,14 +332,27 @@ def test_char_encoder_ignores_padding_and_round_trips(kind, tmp_path):
 
 
 def test_word_dropout():
-    layer = TaggerWordDropout(0.5, seed=3)
-    ids = np.array([[5, 6, 7, 8, 9, 10, 11, 12, 1, 0, 0]] * 20, np.int32)
+    layer = TaggerWordDropout(0.1, rare_rate=0.6, rare_from_id=9, seed=3)
+    ids = np.array([[5, 6, 7, 8, 9, 10, 11, 12, 1, 0, 0]] * 200, np.int32)
     np.testing.assert_array_equal(layer(ids), ids)
     dropped = keras.ops.convert_to_numpy(layer(ids, training=True))
     changed = dropped != ids
-    assert 0.3 < changed[:, :8].mean() < 0.7
+    assert 0.05 < changed[:, :4].mean() < 0.15  # frequent words: rate
+    assert 0.5 < changed[:, 4:8].mean() < 0.7  # rare words: rare_rate
     assert (dropped[changed] == 1).all()
-    np.testing.assert_array_equal(dropped[:, 8:], ids[:, 8:])
+    np.testing.assert_array_equal(dropped[:, 8:], ids[:, 8:])  # unknown words and padding
+
+
+def test_rare_words_start_where_counts_reach_one():
+    from pipelines.tagging import _rare_from_id
+    from rnnkit.data import TextVectorizer
+
+    tokens = [["a", "a", "b", "b", "B", "c"], ["d", "a"]]
+    vec = TextVectorizer(level="word", standardize="lower")
+    vec.adapt(tokens)
+    rare = _rare_from_id(vec, tokens)
+    assert vec.get_vocabulary()[rare:] == ["c", "d"]
+    assert _rare_from_id(vec, [["a", "a"], ["b", "b", "c", "c", "d", "d"]]) is None
 
 
 # --------------------------------------------------------------------------- bad inputs
@@ -340,7 +362,10 @@ def test_bad_inputs_give_clear_errors(toy):
     tokens, tags = split(TRAIN)
     bad = [list(t) for t in tags]
     bad[3] = bad[3][:-1]
-    with pytest.raises(ValueError, match=r"Sentence 3: `token_lists\[3\]` has 5 tokens but `tag_lists\[3\]` has 4 tags"):
+    with pytest.raises(
+        ValueError,
+        match=r"Sentence 3: `token_lists\[3\]` has 5 tokens but `tag_lists\[3\]` has 4 tags",
+    ):
         SequenceTagger(**TINY).fit(tokens, bad)
     with pytest.raises(ValueError, match=r"same number of sentences"):
         SequenceTagger(**TINY).fit(tokens, tags[:-1])
