@@ -44,6 +44,7 @@ def trained():
         dropout=0.0,
         length_penalty=0.0,
         patience=None,
+        tie_embeddings=False,  # 8-dimensional tied embeddings learn the toy task slowly
     )
     return tr.fit(SOURCES, TARGETS, validation_data=(SOURCES[:4], TARGETS[:4]))
 
