@@ -97,7 +97,7 @@ def bench_case(layer_key: str, shape, bidirectional: bool, repeats: int) -> dict
             if i % 2:
                 order.reverse()
             for name, model in order:
-                times[name].append(time_once(lambda model=model: run(model)))
+                times[name].append(time_once(lambda model=model, run=run: run(model)))
         ours_ms = statistics.median(times["ours"]) * 1e3
         keras_ms = statistics.median(times["keras"]) * 1e3
         work = flops(shape, gates, bidirectional) * (3 if task == "train" else 1)

@@ -768,14 +768,30 @@ class Translator(Task):
         for i, text in zip(order, translated, strict=True):
             hypotheses[i] = text.lower()
         refs = [[r.lower() for r in references]]
-        loss = self.model_.evaluate(
-            self._batches(sources, references, train=False), verbose=0, return_dict=True
-        )["loss"]
+        loss = self._token_loss(self._batches(sources, references, train=False))
         return {
             "bleu": float(sacrebleu.corpus_bleu(hypotheses, refs).score),
             "chrf": float(sacrebleu.corpus_chrf(hypotheses, refs).score),
             "loss": float(loss),
         }
+
+    def _token_loss(self, batches: tf.data.Dataset) -> float:
+        # Keras's `evaluate` averages per-batch means; this is the exact mean over tokens.
+        model = self.model_
+
+        @tf.function(reduce_retracing=True)
+        def batch_loss(inputs, target_out):
+            logits = tf.cast(model(inputs, training=False), "float32")
+            losses = tf.nn.sparse_softmax_cross_entropy_with_logits(target_out, logits)
+            real = tf.cast(tf.not_equal(target_out, _PAD), "float32")
+            return tf.reduce_sum(losses * real), tf.reduce_sum(real)
+
+        total, count = 0.0, 0.0
+        for inputs, target_out in batches:
+            batch_total, batch_count = batch_loss(inputs, target_out)
+            total += float(batch_total)
+            count += float(batch_count)
+        return total / max(count, 1.0)
 
     def attention(
         self,

@@ -130,10 +130,10 @@ def test_evaluate_equals_seqeval(toy):
     from seqeval.metrics import accuracy_score, f1_score, precision_score, recall_score
     from seqeval.scheme import IOB2
 
-    tokens, tags = split(TEST)
-    # Wrong references on purpose, so the scores are not all 1.
+    tokens, tags = split(toy.test_set)
+    # References wrong on purpose at the last token, so the scores are not all 1.
     prefix = "B" if toy.crf else "I"
-    tags = [[f"{prefix}-PER"] * len(t) for t in tags]
+    tags = [t[:-1] + [f"{prefix}-PER"] for t in tags]
     predicted = toy.predict(tokens)
     modes = [("default", {})] + ([("strict", {"mode": "strict", "scheme": IOB2})] * toy.crf)
     for mode, kwargs in modes:

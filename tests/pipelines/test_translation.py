@@ -49,6 +49,12 @@ def trained():
     return tr.fit(SOURCES, TARGETS, validation_data=(SOURCES[:4], TARGETS[:4]))
 
 
+@pytest.fixture(scope="module")
+def untrained():
+    # One epoch: near-uniform predictions with many close calls, which gives beam search room.
+    return Translator(**TINY, epochs=1, length_penalty=0.0).fit(SOURCES, TARGETS)
+
+
 def _ids(tr, texts):
     return tr.model.source_vectorizer(tf.constant(texts))
 
@@ -61,25 +67,25 @@ def test_learns_the_toy_task_and_reports_history(trained):
     assert len(trained.history_["val_loss"]) == 25
 
 
-def test_beam_width_one_equals_greedy_exactly(trained):
+def test_beam_width_one_equals_greedy_exactly(trained, untrained):
     ids = _ids(trained, SOURCES + ["cinco tres uno uno", "dos dos dos", "uno zzz"])
     model = trained.model
     greedy = model.translate_ids(ids, 1)
     beam = model.translate_ids(ids, 1, use_beam_search=True)
     np.testing.assert_array_equal(beam.tokens.numpy(), greedy.tokens.numpy())
     np.testing.assert_array_equal(beam.log_probs.numpy(), greedy.log_probs.numpy())
-    # and beam search of width 1 with an untrained model (near-uniform, many close calls)
-    fresh = Translator(**TINY, epochs=1).fit(SOURCES, TARGETS)
+    # and with an untrained model (near-uniform, many close calls)
+    fresh = untrained
     ids = _ids(fresh, SOURCES)
     greedy = fresh.model.translate_ids(ids, 1, max_length=6)
     beam = fresh.model.translate_ids(ids, 1, max_length=6, use_beam_search=True)
     np.testing.assert_array_equal(beam.tokens.numpy(), greedy.tokens.numpy())
 
 
-def test_beam_search_never_scores_below_greedy(trained):
+def test_beam_search_never_scores_below_greedy(untrained):
     # Scores are the model's own log-probabilities of whole outputs, so a wider beam can only
     # find outputs at least as likely (length_penalty=0 ranks by log-probability alone).
-    fresh = Translator(**TINY, epochs=2, length_penalty=0.0).fit(SOURCES, TARGETS)
+    fresh = untrained
     ids = _ids(fresh, SOURCES)
     greedy = fresh.model.translate_ids(ids, 1, max_length=5).log_probs.numpy()
     beam = fresh.model.translate_ids(ids, 4, max_length=5).log_probs.numpy()
