@@ -120,6 +120,11 @@ class TaggerCharEncoder(keras.layers.Layer):
     convolution and they are left out of the max; the recurrent encoder masks them), so a
     token's features do not depend on how long the other tokens of its batch are.
 
+    With `char_classes` (one class per character id, see `char_classes`), it also appends
+    `NUM_SHAPE_FEATURES` word-shape indicators to each token's features: first letter upper
+    case, all letters upper case, an upper-case letter after the first character, all lower
+    case, has a digit, only digits, no letter or digit, starts with "@", starts with "#".
+
     Args:
         vocabulary_size: number of character ids.
         kind: `"cnn"` (convolution + max over characters) or `"lstm"` (final states of a
@@ -128,9 +133,13 @@ class TaggerCharEncoder(keras.layers.Layer):
         units: output features per token.
         kernel_size: convolution width for `"cnn"`.
         cell: `"lstm"` or `"gru"`, the recurrent cell for `kind="lstm"`.
+        char_classes: optional list of `vocabulary_size` ints (0 padding/reserved, 1 upper
+            case, 2 other letter, 3 digit, 4 other, 5 "@", 6 "#") for the shape features.
         seed: seed of the initialisers.
         **kwargs: base `keras.layers.Layer` arguments.
     """
+
+    NUM_SHAPE_FEATURES = 9
 
     def __init__(
         self,
@@ -140,6 +149,7 @@ class TaggerCharEncoder(keras.layers.Layer):
         units=64,
         kernel_size=3,
         cell="lstm",
+        char_classes=None,
         seed=None,
         **kwargs,
     ):
@@ -159,6 +169,15 @@ class TaggerCharEncoder(keras.layers.Layer):
         self.kernel_size = kernel_size
         self.cell = cell
         self.seed = seed
+        if char_classes is not None:
+            char_classes = [int(c) for c in char_classes]
+            if len(char_classes) != vocabulary_size:
+                raise ValueError(
+                    f"`char_classes` must hold one class per character id ({vocabulary_size}), "
+                    f"got {len(char_classes)}."
+                )
+        self.char_classes = char_classes
+        self.output_units = units + (self.NUM_SHAPE_FEATURES if char_classes else 0)
         self.embedding = keras.layers.Embedding(
             vocabulary_size,
             embedding_dim,
@@ -197,10 +216,33 @@ class TaggerCharEncoder(keras.layers.Layer):
             h = self.encoder(x, mask=mask)
             has_chars = ops.expand_dims(ops.any(mask, axis=1), -1)
             h = ops.where(has_chars, h, ops.zeros_like(h))
-        return ops.reshape(h, (shape[0], shape[1], self.units))
+        if self.char_classes is not None:
+            h = ops.concatenate([h, self._shape_features(flat, mask)], axis=-1)
+        return ops.reshape(h, (shape[0], shape[1], self.output_units))
+
+    def _shape_features(self, flat, mask):
+        classes = ops.take(ops.convert_to_tensor(self.char_classes, "int32"), flat)
+        upper, letter = classes == 1, (classes == 1) | (classes == 2)
+        digit = classes == 3
+        n_upper = ops.sum(ops.cast(upper, "int32"), axis=1)
+        n_letter = ops.sum(ops.cast(letter, "int32"), axis=1)
+        n_digit = ops.sum(ops.cast(digit, "int32"), axis=1)
+        n_chars = ops.sum(ops.cast(mask, "int32"), axis=1)
+        features = [
+            upper[:, 0],
+            (n_letter > 0) & (n_upper == n_letter),
+            ops.any(upper[:, 1:], axis=1),
+            (n_letter > 0) & (n_upper == 0),
+            n_digit > 0,
+            (n_chars > 0) & (n_digit == n_chars),
+            (n_chars > 0) & (n_letter + n_digit == 0),
+            classes[:, 0] == 5,
+            classes[:, 0] == 6,
+        ]
+        return ops.cast(ops.stack(features, axis=-1), self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], input_shape[1], self.units)
+        return (input_shape[0], input_shape[1], self.output_units)
 
     def compute_mask(self, inputs, mask=None):
         return None
@@ -213,9 +255,36 @@ class TaggerCharEncoder(keras.layers.Layer):
             "units": self.units,
             "kernel_size": self.kernel_size,
             "cell": self.cell,
+            "char_classes": self.char_classes,
             "seed": self.seed,
         }
         return {**super().get_config(), **config}
+
+
+def char_classes(vocabulary: Sequence[str]) -> list[int]:
+    """Classes of characters for `TaggerCharEncoder`'s shape features.
+
+    Args:
+        vocabulary: the character vocabulary (`TextVectorizer.get_vocabulary()`; the first
+            four entries are reserved).
+
+    Returns:
+        One int per character: 0 reserved, 1 upper case, 2 other letter, 3 digit, 5 "@",
+        6 "#", 4 anything else.
+    """
+    out = []
+    for i, char in enumerate(vocabulary):
+        if i < 4 or len(char) != 1:
+            out.append(0)
+        elif char.isupper():
+            out.append(1)
+        elif char.isalpha():
+            out.append(2)
+        elif char.isdigit():
+            out.append(3)
+        else:
+            out.append({"@": 5, "#": 6}.get(char, 4))
+    return out
 
 
 @keras.saving.register_keras_serializable(package="rnnkit")
@@ -388,7 +457,9 @@ class SequenceTagger(Task):
         num_layers: stacked bidirectional layers.
         embedding_dim: word embedding size (ignored with `pretrained_embeddings`, whose width
             is used).
-        char_features: `"cnn"`, `"lstm"` (character BiLSTM) or None (words only).
+        char_features: `"cnn"`, `"lstm"` (character BiLSTM) or None (words only). Character
+            features come with word-shape indicators (casing, digits; see
+            `TaggerCharEncoder`).
         char_embedding_dim: character embedding size.
         char_units: character features per token.
         max_chars: characters per token the character encoder reads (longer tokens are cut).
@@ -704,6 +775,7 @@ class SequenceTagger(Task):
                     embedding_dim=self.char_embedding_dim,
                     units=self.char_units,
                     cell=self.cell,
+                    char_classes=char_classes(char_vectorizer.get_vocabulary()),
                     seed=seed,
                     name="char_encoder",
                 )(char_ids)

@@ -331,6 +331,37 @@ def test_char_encoder_ignores_padding_and_round_trips(kind, tmp_path):
     np.testing.assert_allclose(loaded(short), out_short, atol=1e-6)
 
 
+def test_shape_features():
+    from pipelines.tagging import char_classes
+
+    vocabulary = ["", "[UNK]", "[START]", "[END]", "A", "b", "7", "@", "#", ".", "ş", "Ç"]
+    classes = char_classes(vocabulary)
+    assert classes == [0, 0, 0, 0, 1, 2, 3, 5, 6, 4, 2, 1]
+    layer = TaggerCharEncoder(len(vocabulary), units=2, char_classes=classes, seed=0)
+    index = {c: i for i, c in enumerate(vocabulary)}
+    words = ["Ab", "AÇ", "bA", "bş", "b7", "77", ".", "@b", "#A", ""]
+    ids = np.zeros((1, len(words), 2), np.int32)
+    for t, word in enumerate(words):
+        ids[0, t, : len(word)] = [index[c] for c in word]
+    shape = keras.ops.convert_to_numpy(layer(ids))[0, :, 2:]
+    # first upper, all upper, inner upper, all lower, digit, all digits, no alnum, @, #
+    expected = [
+        [1, 0, 0, 0, 0, 0, 0, 0, 0],
+        [1, 1, 1, 0, 0, 0, 0, 0, 0],
+        [0, 0, 1, 0, 0, 0, 0, 0, 0],
+        [0, 0, 0, 1, 0, 0, 0, 0, 0],
+        [0, 0, 0, 1, 1, 0, 0, 0, 0],
+        [0, 0, 0, 0, 1, 1, 0, 0, 0],
+        [0, 0, 0, 0, 0, 0, 1, 0, 0],
+        [0, 0, 0, 1, 0, 0, 0, 1, 0],
+        [0, 1, 1, 0, 0, 0, 0, 0, 1],
+        [0] * 9,
+    ]
+    np.testing.assert_array_equal(shape, expected)
+    with pytest.raises(ValueError, match="one class per character id"):
+        TaggerCharEncoder(5, char_classes=[0, 1])
+
+
 def test_word_dropout():
     layer = TaggerWordDropout(0.1, rare_rate=0.6, rare_from_id=9, seed=3)
     ids = np.array([[5, 6, 7, 8, 9, 10, 11, 12, 1, 0, 0]] * 200, np.int32)
