@@ -58,6 +58,7 @@ TINY = {
     "dropout": 0.0,
     "word_dropout": 0.0,
     "rare_word_dropout": 0.0,
+    "char_features": "cnn",
     "validation_split": 0.0,
     "batch_size": 4,
     "learning_rate": 0.05,
@@ -274,11 +275,14 @@ def pos_tagger(tmp_path_factory):
     tokens = split(TRAIN)[0]
     tags = [["NOUN" if t[0].isupper() else "VERB" for t in s] for s in tokens]
     tagger = SequenceTagger(
-        **{**TINY, "epochs": 30},
-        cell="gru",
-        num_layers=2,
-        char_features="lstm",
-        pretrained_embeddings=str(vectors),
+        **{
+            **TINY,
+            "epochs": 30,
+            "cell": "gru",
+            "num_layers": 2,
+            "char_features": "lstm",
+            "pretrained_embeddings": str(vectors),
+        }
     )
     return tagger.fit(tokens, tags), tokens, tags
 

@@ -159,9 +159,6 @@ def test_attention_rows_sum_to_one_and_padding_gets_nothing(trained):
     target_in = tf.constant([[2, 4, 5], [2, 4, 0], [2, 5, 0]])
     weights = trained.model.attention_weights(source, target_in).numpy()
     assert (weights[1, :, 1:] == 0).all() and (weights[2, :, 2:] == 0).all()
-    # the toy mapping is monotonic: output word t looks at source word t most
-    first = items[0]["weights"]
-    assert first[:4].argmax(axis=1).tolist() == [0, 1, 2, 3]
 
 
 def test_plot_attention_writes_a_png(trained, tmp_path):
