@@ -478,8 +478,23 @@ def test_read_tagged_conllu_and_tfds_conll2003(tmp_path):
     tokens, tags = read_tagged(path, format="conllu")
     tagger = SequenceTagger(units=4, embedding_dim=4, epochs=1, validation_split=0.0, seed=0)
     assert tagger.fit(tokens, tags).classes_ == ["PROPN", "PUNCT", "VERB"]
-    with tfds.testing.mock_data(num_examples=6):
+    sentences = [bio(s) for s in TRAIN_TOKENS[:6]]
+
+    def as_dataset(builder, *args, **kwargs):
+        # TFDS's random mock draws token and tag lengths independently; give aligned ones.
+        features = builder.info.features
+        ner = features["ner"].feature
+
+        def examples():
+            for tokens, tags in sentences:
+                ids = [ner.str2int(t) for t in tags]
+                yield {"tokens": tokens, "pos": ids, "chunks": ids, "ner": ids}
+
+        return tf.data.Dataset.from_generator(examples, output_signature=features.get_tensor_spec())
+
+    with tfds.testing.mock_data(as_dataset_fn=as_dataset):
         tokens, tags = from_tfds("conll2003", split="train")
+    assert (tokens, tags) == split(sentences)
     tagger = SequenceTagger(units=4, embedding_dim=4, epochs=1, validation_split=0.0, seed=0)
     tagger.fit(tokens, tags)
     assert tagger.scheme_ in E.SCHEMES
