@@ -241,7 +241,10 @@ class TranslationModel(keras.Model):
         if self.output_layer is not None:
             return self.output_layer(attentional)
         embeddings = ops.cast(self.target_embedding.embeddings, attentional.dtype)
-        return ops.einsum("...d,vd->...v", attentional, embeddings) + self.output_bias
+        # One 2-D matmul (an einsum over "...d,vd" measured 20x slower to train).
+        flat = ops.reshape(attentional, (-1, attentional.shape[-1]))
+        logits = ops.matmul(flat, ops.transpose(embeddings)) + self.output_bias
+        return ops.reshape(logits, (*ops.shape(attentional)[:-1], self.target_vocabulary_size))
 
     def decode_step(self, tokens, states, memory, projected_keys, mask, training=False):
         """One decoder step: `tokens [N]` -> `(logits [N, V], states, attention weights)`."""
@@ -302,7 +305,8 @@ class TranslationModel(keras.Model):
 
     def clip_source(self, source_ids):
         """Truncates `[B, S]` ids to `max_length` steps, keeping at least one step."""
-        source_ids = ops.concatenate([source_ids, ops.zeros_like(source_ids[:, :1])], axis=1)
+        padding = ops.zeros((ops.shape(source_ids)[0], 1), dtype=source_ids.dtype)
+        source_ids = ops.concatenate([source_ids, padding], axis=1)
         steps = ops.minimum(ops.maximum(ops.shape(source_ids)[1] - 1, 1), self.max_length)
         return source_ids[:, :steps]
 
