@@ -255,9 +255,7 @@ class TranslationModel(keras.Model):
         for layer, layer_states in zip(self.decoder_layers, states, strict=True):
             x, cell_states = layer.cell(x, list(layer_states), training=training)
             new_states.append(tuple(cell_states))
-        context, weights = self.attention_layer(
-            x, memory, projected_keys=projected_keys, mask=mask
-        )
+        context, weights = self.attention_layer(x, memory, projected_keys=projected_keys, mask=mask)
         return self._output(x, context, training), tuple(new_states), weights
 
     def _teacher_forced(self, source_ids, target_in, training=False):
@@ -436,7 +434,9 @@ class Translator(Task):
             plain teacher forcing; below 1 is scheduled sampling, slower to train).
         tie_embeddings: use the target embeddings as the output layer (the softmax then takes
             `embedding_dim` inputs instead of `units`: about half the training cost).
-        learning_rate: Adam learning rate.
+        learning_rate: Adam learning rate of the first epoch.
+        learning_rate_decay: the learning rate is multiplied by this after every epoch (1 keeps
+            it constant).
         clipnorm: gradient clipping norm (on by default); `None` or 0 turns it off.
         epochs: most training epochs.
         batch_tokens: tokens per training batch (padding included); batches hold sentences of
@@ -447,8 +447,10 @@ class Translator(Task):
             (1 is greedy search).
         length_penalty: default GNMT length penalty `alpha` of beam search (0 is none).
         seed: seed for weights and shuffling; `None` is not reproducible.
-        time_budget: stop training after this many seconds (checked after every batch);
-            `None` for no limit.
+        time_budget: stop training after this many seconds (checked after every batch; the
+            epoch under way is then validated and ends). The default, 28 minutes, keeps the
+            default settings within a 30-minute training budget on a busy machine; `None`
+            for no limit.
         callbacks: extra Keras callbacks for `fit`.
         verbose: Keras `fit` verbosity: `"auto"`/1 progress bar, 2 one line per epoch, 0 silent.
 
@@ -474,14 +476,15 @@ class Translator(Task):
         teacher_forcing: float = 1.0,
         tie_embeddings: bool = True,
         learning_rate: float = 2e-3,
+        learning_rate_decay: float = 0.75,
         clipnorm: float | None = 1.0,
-        epochs: int = 4,
+        epochs: int = 6,
         batch_tokens: int = 2048,
         patience: int | None = 1,
         beam_width: int = 4,
         length_penalty: float = 0.6,
         seed: int | None = None,
-        time_budget: float | None = None,
+        time_budget: float | None = 1680.0,
         callbacks: Sequence[keras.callbacks.Callback] | None = None,
         verbose: int | str = "auto",
     ):
@@ -497,6 +500,7 @@ class Translator(Task):
         self.teacher_forcing = teacher_forcing
         self.tie_embeddings = tie_embeddings
         self.learning_rate = learning_rate
+        self.learning_rate_decay = learning_rate_decay
         self.clipnorm = clipnorm
         self.epochs = epochs
         self.batch_tokens = batch_tokens
@@ -535,6 +539,11 @@ class Translator(Task):
                 "token (use 1.0 for plain teacher forcing, e.g. 0.8 for scheduled sampling)."
             )
         _check_number(self.learning_rate, "learning_rate")
+        _check_number(self.learning_rate_decay, "learning_rate_decay")
+        if self.learning_rate_decay > 1:
+            raise ValueError(
+                f"`learning_rate_decay` must be in (0, 1], got {self.learning_rate_decay!r}."
+            )
         _check_number(self.length_penalty, "length_penalty", strict=False)
         if self.clipnorm is not None:
             _check_number(self.clipnorm, "clipnorm", strict=False)
@@ -549,9 +558,13 @@ class Translator(Task):
     def _pairs_dataset(self, sources: list[str], targets: list[str]) -> tf.data.Dataset:
         """Unbatched `((source_ids, target_in), target_out)` elements, truncated to `max_length`."""
         model = self.model_
-        source = tf.RaggedTensor.from_tensor(model.source_vectorizer(tf.constant(sources)), padding=0)
+        source = tf.RaggedTensor.from_tensor(
+            model.source_vectorizer(tf.constant(sources)), padding=0
+        )
         source = source[:, : self.max_length]
-        target = tf.RaggedTensor.from_tensor(model.target_vectorizer(tf.constant(targets)), padding=0)
+        target = tf.RaggedTensor.from_tensor(
+            model.target_vectorizer(tf.constant(targets)), padding=0
+        )
         # [START] words [END]: keep at most `max_length` words and always the [END].
         words = target[:, 1:-1][:, : self.max_length]
         ones = tf.ones([words.nrows(), 1], tf.int32)
@@ -650,18 +663,24 @@ class Translator(Task):
         return self
 
     def _fit_model(self, model, train_ds, val_ds):
+        callbacks = self._callbacks(
+            has_validation=val_ds is not None,
+            patience=self.patience,
+            user_callbacks=self.callbacks,
+            time_budget=self.time_budget,
+        )
+        if self.learning_rate_decay != 1:
+            rate, decay = float(self.learning_rate), float(self.learning_rate_decay)
+            callbacks.insert(
+                0, keras.callbacks.LearningRateScheduler(lambda epoch: rate * decay**epoch)
+            )
         return model.fit(
             train_ds,
             validation_data=val_ds,
             epochs=self.epochs,
             shuffle=False,  # the dataset reshuffles itself every epoch
             verbose=self.verbose,
-            callbacks=self._callbacks(
-                has_validation=val_ds is not None,
-                patience=self.patience,
-                user_callbacks=self.callbacks,
-                time_budget=self.time_budget,
-            ),
+            callbacks=callbacks,
         )
 
     # -- decoding -------------------------------------------------------------------------------
@@ -841,9 +860,7 @@ class Translator(Task):
             source_tokens = [t.decode("utf-8") for t in source_tokens[0].numpy().tolist()]
             source_tokens = source_tokens[: self.max_length]
             if source_length == 0:
-                out.append(
-                    {"source_tokens": [], "target_tokens": [], "weights": np.zeros((0, 0))}
-                )
+                out.append({"source_tokens": [], "target_tokens": [], "weights": np.zeros((0, 0))})
                 continue
             target_length = int(lengths[i])
             out.append(
