@@ -268,7 +268,7 @@ def main() -> None:
             lines += [
                 "",
                 f"Validation BLEU: greedy, on the first {args.curve} validation pairs; its "
-                "time is included in the epoch seconds.",
+                "time is not in the epoch seconds (it is in the training wall time).",
             ]
     whole, softmax = share["whole step"], share["softmax only"]
     lines += [

@@ -802,7 +802,9 @@ class Translator(Task):
         # Keras's `evaluate` averages per-batch means; this is the exact mean over tokens.
         model = self.model_
 
-        @tf.function(reduce_retracing=True)
+        ids = tf.TensorSpec([None, None], tf.int32)
+
+        @tf.function(input_signature=[(ids, ids), ids])
         def batch_loss(inputs, target_out):
             logits = tf.cast(model(inputs, training=False), "float32")
             losses = tf.nn.sparse_softmax_cross_entropy_with_logits(target_out, logits)

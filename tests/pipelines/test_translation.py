@@ -258,6 +258,7 @@ def test_unfitted_and_bad_inputs_give_clear_errors(trained):
         ({"learning_rate": 0}, "`learning_rate`"),
         ({"batch_tokens": 0}, "`batch_tokens`"),
         ({"time_budget": -5}, "`time_budget`"),
+        ({"learning_rate_decay": 1.5}, "`learning_rate_decay`"),
     ],
 )
 def test_bad_options_name_the_option(params, match):
