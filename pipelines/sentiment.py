@@ -567,8 +567,14 @@ class SentimentClassifier(ClassifierMixin, Task):
         texts = as_text_list(texts, "texts")
         if not texts:
             return np.zeros((0, len(self._classes)), dtype="float32")
-        ds = data.batch_dataset(
-            self._token_dataset(texts), self._predict_batch_size(), bucket=False, shuffle=False
+        # Whole batches of strings go through the preprocessor at once (it pads each batch), in
+        # input order; the masked model gives every text the same scores whatever its batch.
+        preprocessor = self.model_.get_layer("preprocessor")
+        ds = (
+            tf.data.Dataset.from_tensor_slices(tf.constant(texts, dtype=tf.string))
+            .batch(self._predict_batch_size())
+            .map(preprocessor, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+            .prefetch(tf.data.AUTOTUNE)
         )
         backbone = self.model_.get_layer("backbone")
         return np.asarray(backbone.predict(ds, verbose=0))
