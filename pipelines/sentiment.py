@@ -567,17 +567,31 @@ class SentimentClassifier(ClassifierMixin, Task):
         texts = as_text_list(texts, "texts")
         if not texts:
             return np.zeros((0, len(self._classes)), dtype="float32")
-        # Whole batches of strings go through the preprocessor at once (it pads each batch), in
-        # input order; the masked model gives every text the same scores whatever its batch.
-        preprocessor = self.model_.get_layer("preprocessor")
-        ds = (
-            tf.data.Dataset.from_tensor_slices(tf.constant(texts, dtype=tf.string))
-            .batch(self._predict_batch_size())
-            .map(preprocessor, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-            .prefetch(tf.data.AUTOTUNE)
-        )
-        backbone = self.model_.get_layer("backbone")
-        return np.asarray(backbone.predict(ds, verbose=0))
+        predict = self._predict_function()
+        size = self._predict_batch_size()
+        batches = [
+            predict(tf.constant(texts[i : i + size], dtype=tf.string)).numpy()
+            for i in range(0, len(texts), size)
+        ]
+        return np.concatenate(batches, axis=0)
+
+    def _predict_function(self):
+        """The end-to-end model (strings -> probabilities) as one graph, traced once per model.
+
+        Each batch is vectorised and padded as a whole; the masked model gives every text
+        the same scores whatever it is batched with.
+        """
+        cached = self.__dict__.get("_predict_cache")
+        if cached is None or cached[0] is not self.model_:
+            model = self.model_
+
+            @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+            def predict(text):
+                return model(text, training=False)
+
+            cached = (model, predict)
+            self._predict_cache = cached
+        return cached[1]
 
     def _predict_batch_size(self) -> int:
         return max(int(self.batch_size), 256)
