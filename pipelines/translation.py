@@ -910,10 +910,8 @@ class Translator(Task):
         Returns:
             The path written.
         """
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        # A bare Figure (no pyplot): no GUI backend, and the user's pyplot state is untouched.
+        from matplotlib.figure import Figure
 
         if not isinstance(text, str):
             raise TypeError(
@@ -923,10 +921,11 @@ class Translator(Task):
         if not item["source_tokens"]:
             raise ValueError("`text` is empty: there is no attention to draw.")
         weights = item["weights"]
-        fig, ax = plt.subplots(
-            figsize=(1.0 + 0.5 * weights.shape[1], 1.0 + 0.4 * weights.shape[0]), dpi=120
-        )
-        ax.imshow(weights, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
+        rows, columns = weights.shape
+        fig = Figure(figsize=(max(4.0, 2.0 + 0.55 * columns), max(3.0, 1.6 + 0.4 * rows)), dpi=120)
+        ax = fig.subplots()
+        image = ax.imshow(weights, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
+        fig.colorbar(image, ax=ax, fraction=0.04, pad=0.03)
         ax.set_xticks(range(weights.shape[1]), item["source_tokens"], rotation=60, ha="right")
         ax.set_yticks(range(weights.shape[0]), item["target_tokens"])
         ax.set_xlabel("source")
@@ -934,7 +933,6 @@ class Translator(Task):
         fig.tight_layout()
         path = os.fspath(path)
         fig.savefig(path, format="png")
-        plt.close(fig)
         return path
 
     # -- persistence / export -------------------------------------------------------------------
