@@ -4,4 +4,8 @@ from pipelines.sentiment import SentimentClassifier
 from pipelines.tagging import SequenceTagger
 from pipelines.translation import Translator
 
-__all__ = sorted(["SentimentClassifier", "SequenceTagger", "Translator"])
+__all__ = [
+    "SentimentClassifier",
+    "SequenceTagger",
+    "Translator",
+]

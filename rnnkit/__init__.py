@@ -8,4 +8,10 @@ from rnnkit import data, datasets, export, layers  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = sorted(["__version__", "data", "datasets", "export", "layers"])
+__all__ = [
+    "__version__",
+    "data",
+    "datasets",
+    "export",
+    "layers",
+]

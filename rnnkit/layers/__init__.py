@@ -6,16 +6,14 @@ from rnnkit.layers._gru import GRU, GRUCell
 from rnnkit.layers._lstm import LSTM, LSTMCell
 from rnnkit.layers._simple_rnn import SimpleRNN, SimpleRNNCell
 
-__all__ = sorted(
-    [
-        "BahdanauAttention",
-        "CRF",
-        "GRU",
-        "GRUCell",
-        "LSTM",
-        "LSTMCell",
-        "LuongAttention",
-        "SimpleRNN",
-        "SimpleRNNCell",
-    ]
-)
+__all__ = [
+    "BahdanauAttention",
+    "CRF",
+    "GRU",
+    "GRUCell",
+    "LSTM",
+    "LSTMCell",
+    "LuongAttention",
+    "SimpleRNN",
+    "SimpleRNNCell",
+]
