@@ -40,6 +40,7 @@ def trained():
         **TINY,
         epochs=25,
         learning_rate=0.03,
+        learning_rate_decay=1.0,
         batch_tokens=8,
         dropout=0.0,
         length_penalty=0.0,
