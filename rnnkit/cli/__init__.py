@@ -3,7 +3,7 @@
 Example:
     rnnkit train sentiment --corpus rotten_tomatoes --output sentiment.keras --set epochs=3
     rnnkit evaluate sentiment --model sentiment.keras --data reviews.csv --text-column text
-    rnnkit predict sentiment --model sentiment.keras "a gorgeous, witty film"
+    rnnkit predict sentiment --model sentiment.keras --text "a gorgeous, witty film"
     rnnkit export sentiment --model sentiment.keras --output sentiment_savedmodel
 """
 
@@ -167,7 +167,9 @@ def _build_parser() -> argparse.ArgumentParser:
     predict = sub.add_parser("predict", help="run a saved pipeline on raw text (JSON lines out)")
     predict.add_argument("task", choices=sorted(_TASKS))
     predict.add_argument("--model", required=True)
-    predict.add_argument("text", nargs="*", help="inputs; read from stdin, one per line, if none")
+    predict.add_argument(
+        "--text", action="append", default=[], help="an input (repeatable); else stdin lines"
+    )
 
     export = sub.add_parser("export", help="export a saved pipeline as a TF SavedModel")
     export.add_argument("task", choices=sorted(_TASKS))

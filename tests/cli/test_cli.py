@@ -36,7 +36,12 @@ def test_train_evaluate_predict_export(reviews, tmp_path, capsys):
     assert main(["evaluate", "sentiment", "--model", model, "--data", str(reviews)]) == 0
     scores = json.loads(capsys.readouterr().out)
     assert scores["accuracy"] == 1.0
-    assert main(["predict", "sentiment", "--model", model, "good film", "bad film"]) == 0
+    assert (
+        main(
+            ["predict", "sentiment", "--model", model, "--text", "good film", "--text", "bad film"]
+        )
+        == 0
+    )
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["label"] for r in records] == ["good", "bad"]
     out = str(tmp_path / "export")
