@@ -143,7 +143,7 @@ class TranslationModel(keras.Model):
         dropout=0.0,
         teacher_forcing=1.0,
         max_length=50,
-        tie_embeddings=True,
+        tie_embeddings=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -169,11 +169,23 @@ class TranslationModel(keras.Model):
         self._state_count = 2 if cell == "lstm" else 1
 
         rnn = _rnn(cell)
+        # Unit-variance word vectors (as in PyTorch), not Keras's uniform(-0.05, 0.05): with
+        # those, encoder states and the attention's gradients start so small that Adam (its
+        # epsilon) barely moves the attention; measured on 40k Tatoeba pairs, validation loss
+        # after 2 epochs was 2.52 with these and 4.91 with Keras's.
         self.source_embedding = keras.layers.Embedding(
-            self.source_vocabulary_size, embedding_dim, mask_zero=True, name="source_embedding"
+            self.source_vocabulary_size,
+            embedding_dim,
+            embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0),
+            mask_zero=True,
+            name="source_embedding",
         )
         self.target_embedding = keras.layers.Embedding(
-            self.target_vocabulary_size, embedding_dim, mask_zero=True, name="target_embedding"
+            self.target_vocabulary_size,
+            embedding_dim,
+            embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0),
+            mask_zero=True,
+            name="target_embedding",
         )
         self.encoder_layers = [
             keras.layers.Bidirectional(
@@ -450,7 +462,9 @@ class Translator(Task):
         teacher_forcing: fraction of training steps fed the reference previous token (1 is
             plain teacher forcing; below 1 is scheduled sampling, slower to train).
         tie_embeddings: use the target embeddings as the output layer (the softmax then takes
-            `embedding_dim` inputs instead of `units`: about half the training cost).
+            `embedding_dim` inputs instead of `units`, about 20% less training time). Off by
+            default: on Tatoeba it stayed on the unigram plateau (loss 5.4) for 3 epochs
+            where the untied model reached 4.4.
         learning_rate: Adam learning rate of the first epoch.
         learning_rate_decay: the learning rate is multiplied by this after every epoch (1 keeps
             it constant).
@@ -489,14 +503,14 @@ class Translator(Task):
         source_vocabulary_size: int = 12000,
         target_vocabulary_size: int = 8000,
         max_length: int = 50,
-        dropout: float = 0.1,
+        dropout: float = 0.0,
         teacher_forcing: float = 1.0,
-        tie_embeddings: bool = True,
+        tie_embeddings: bool = False,
         learning_rate: float = 2e-3,
         learning_rate_decay: float = 0.75,
         clipnorm: float | None = 1.0,
-        epochs: int = 6,
-        batch_tokens: int = 2048,
+        epochs: int = 5,
+        batch_tokens: int = 1024,
         patience: int | None = 1,
         beam_width: int = 4,
         length_penalty: float = 0.6,

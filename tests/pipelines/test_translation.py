@@ -45,7 +45,6 @@ def trained():
         dropout=0.0,
         length_penalty=0.0,
         patience=None,
-        tie_embeddings=False,  # 8-dimensional tied embeddings learn the toy task slowly
     )
     return tr.fit(SOURCES, TARGETS, validation_data=(SOURCES[:4], TARGETS[:4]))
 
@@ -267,11 +266,22 @@ def test_bad_options_name_the_option(params, match):
         Translator(**{**TINY, **params}).fit(SOURCES, TARGETS)
 
 
-@pytest.mark.parametrize("cell, attention_type", [("lstm", "bahdanau"), ("gru", "bahdanau")])
-def test_other_cells_and_attention_with_two_layers(cell, attention_type, tmp_path):
+@pytest.mark.parametrize(
+    "cell, attention_type, tie_embeddings", [("lstm", "bahdanau", False), ("gru", "luong", True)]
+)
+def test_other_cells_attention_and_tied_embeddings_with_two_layers(
+    cell, attention_type, tie_embeddings, tmp_path
+):
     tr = Translator(
-        **TINY, epochs=1, cell=cell, attention_type=attention_type, num_layers=2, batch_tokens=32
+        **TINY,
+        epochs=1,
+        cell=cell,
+        attention_type=attention_type,
+        tie_embeddings=tie_embeddings,
+        num_layers=2,
+        batch_tokens=32,
     ).fit(SOURCES, TARGETS)
+    assert (tr.model.output_layer is None) == tie_embeddings
     ids = _ids(tr, SOURCES[:4])
     greedy = tr.model.translate_ids(ids, 1, max_length=5)
     beam = tr.model.translate_ids(ids, 1, max_length=5, use_beam_search=True)
