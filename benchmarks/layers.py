@@ -111,6 +111,76 @@ def bench_case(layer_key: str, shape, bidirectional: bool, repeats: int) -> dict
     return result
 
 
+def matmul_rates(repeats: int) -> list[tuple[str, float]]:
+    """GFLOP/s of `tf.matmul` at the shapes the layers use: what bounds any RNN here.
+
+    Each timing runs a chain of dependent matmuls (`a = (a @ b)[:, :k]`) in one
+    `tf.while_loop`, as a recurrent layer's time loop does, so no Python runs in between.
+    """
+    rates = []
+    for m, k, n, what in [
+        (64, 128, 512, "one LSTM step at batch 64 (`h @ recurrent_kernel`)"),
+        (6400, 128, 512, "100 input projections at once (`x @ kernel`)"),
+        (2048, 2048, 2048, "large square GEMM (the CPU's practical peak)"),
+    ]:
+        a = tf.random.normal((m, k), stddev=0.01)
+        b = tf.random.normal((k, n), stddev=0.01)
+        count = max(1, int(4e9 // (2 * m * k * n)))  # ~4 GFLOP per timing
+
+        @tf.function
+        def chain(a=a, b=b, count=count, k=k):
+            return tf.while_loop(
+                lambda i, a: i < count, lambda i, a: (i + 1, tf.matmul(a, b)[:, :k]), (0, a)
+            )[1]
+
+        chain().numpy()
+        best = min(time_once(lambda chain=chain: chain().numpy()) for _ in range(repeats))
+        rates.append((f"{m}x{k} @ {k}x{n}: {what}", 2 * m * k * n * count / best / 1e9))
+    return rates
+
+
+def profile_forward(layer_key: str, shape, repeats: int) -> dict:
+    """Where an inference pass of our layer goes: input projection vs recurrent time loop.
+
+    Uses the layer's own pieces (`cell._project_inputs`, `cell._step_function` and the
+    shared `_time_loop`), each in its own `tf.function`, beside the whole layer and Keras's.
+    """
+    from rnnkit.layers._rnn import _time_loop
+
+    layer_name, _ = LAYERS[layer_key]
+    batch, steps, features, units = shape
+    x = tf.random.normal(shape[:3])
+    ours = getattr(rnnkit_layers, layer_name)(units, return_sequences=True)
+    theirs = getattr(keras.layers, layer_name)(units, return_sequences=True)
+    ours.build(x.shape)
+    theirs.build(x.shape)
+    cell = ours.cell
+    sizes = cell.state_size if isinstance(cell.state_size, list) else [cell.state_size]
+    states = [tf.zeros((batch, size)) for size in sizes]
+    projected = tf.function(lambda x: cell._project_inputs(tf.transpose(x, (1, 0, 2))))
+    inputs = projected(x)
+
+    @tf.function
+    def loop(inputs):
+        step = cell._step_function(states[0])
+        return _time_loop(step, inputs, states, None, return_sequences=True)[1]
+
+    parts = {
+        "keras layer": tf.function(theirs),
+        "rnnkit layer": tf.function(ours),
+        "rnnkit input projection (one matmul)": lambda: projected(x),
+        "rnnkit time loop (recurrent part)": lambda: loop(inputs),
+    }
+    result = {}
+    for name, fn in parts.items():
+        run = (lambda fn=fn: fn(x)) if "layer" in name else fn
+        run()
+        result[name] = 1e3 * statistics.median(
+            time_once(lambda run=run: tf.nest.flatten(run())[0].numpy()) for _ in range(repeats)
+        )
+    return result
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -139,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=RESULTS, help="markdown table path")
     args = parser.parse_args(argv)
     repeats = args.repeats or (5 if args.quick else 15)
+    load_before = os.getloadavg()[0]
 
     header = (
         "| layer | batch, steps, in, units | task | keras ms | rnnkit ms | ratio "
@@ -163,16 +234,39 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     lines.append(line)
                     print(line, flush=True)
+    profile_lines = [
+        "| layer | batch, steps, in, units | part | ms |",
+        "|---|---|---|---|",
+    ]
+    for layer_key in ("lstm", "gru"):
+        for name, ms in profile_forward(layer_key, SHAPES[0], repeats).items():
+            shape = ", ".join(map(str, SHAPES[0]))
+            profile_lines.append(f"| {LAYERS[layer_key][0]} | {shape} | {name} | {ms:.1f} |")
+    print("\n".join(profile_lines))
+    rates = matmul_rates(repeats)
+    rate_lines = [f"| {what} | {rate:.0f} |" for what, rate in rates]
+    print("\n".join(rate_lines))
     text = "\n".join(
         [
             "# Recurrent layers: rnnkit vs Keras",
             "",
-            f"Machine: {machine()}.",
+            f"Machine: {machine()}; load average before/after: {load_before:.1f}/"
+            f"{os.getloadavg()[0]:.1f}.",
             f"Command: `python benchmarks/layers.py{' --quick' if args.quick else ''}` "
             f"({repeats} alternating runs per case, medians).",
             "Ratio = keras ms / rnnkit ms (above 1: rnnkit is faster).",
             "",
             *lines,
+            "",
+            "Profile of an inference pass (median ms; each part alone, in its own graph):",
+            "",
+            *profile_lines,
+            "",
+            "Matmul throughput of this CPU in the same process (`tf.matmul`, best of the runs):",
+            "",
+            "| matmul | GFLOP/s |",
+            "|---|---|",
+            *rate_lines,
             "",
         ]
     )

@@ -27,10 +27,15 @@ from rnnkit import data, layers
 from rnnkit._task import (
     Task,
     as_text_list,
+    check_bool,
+    check_callbacks,
     check_choice,
+    check_embeddings_path,
     check_fraction,
+    check_number,
     check_positive_int,
     check_same_length,
+    check_vocabulary_size,
 )
 
 __all__ = ["SentimentClassifier"]
@@ -290,19 +295,12 @@ class SentimentClassifier(ClassifierMixin, Task):
     def _check_params(self) -> None:
         check_choice(self.cell, "cell", _CELLS)
         check_choice(self.pooling, "pooling", _POOLINGS)
-        if not isinstance(self.bidirectional, bool | np.bool_):
-            raise TypeError(f"`bidirectional` must be True or False, got {self.bidirectional!r}.")
+        check_bool(self.bidirectional, "bidirectional")
         for name in ("num_layers", "units", "max_length", "min_frequency", "epochs", "batch_size"):
             check_positive_int(getattr(self, name), name)
         check_positive_int(self.embedding_dim, "embedding_dim", allow_none=True)
         check_positive_int(self.patience, "patience", allow_none=True)
-        check_positive_int(self.vocabulary_size, "vocabulary_size")
-        if self.vocabulary_size < 5:
-            # Ids 0-3 are reserved (padding, OOV, start, end): keep at least one real word.
-            raise ValueError(
-                "`vocabulary_size` must be >= 5 (ids 0-3 are reserved for padding, OOV, start "
-                f"and end), got {self.vocabulary_size}."
-            )
+        check_vocabulary_size(self.vocabulary_size, "vocabulary_size")
         for name in (
             "word_dropout",
             "embedding_dropout",
@@ -311,33 +309,11 @@ class SentimentClassifier(ClassifierMixin, Task):
             "validation_split",
         ):
             check_fraction(getattr(self, name), name)
-        rate = self.learning_rate
-        if isinstance(rate, bool) or not isinstance(rate, int | float) or rate <= 0:
-            raise ValueError(f"`learning_rate` must be a positive number, got {rate!r}.")
-        if self.clipnorm is not None and (
-            isinstance(self.clipnorm, bool)
-            or not isinstance(self.clipnorm, int | float)
-            or self.clipnorm < 0
-        ):
-            raise ValueError(
-                f"`clipnorm` must be a positive number, or None/0 for no clipping, "
-                f"got {self.clipnorm!r}."
-            )
-        if self.pretrained_embeddings is not None:
-            if not isinstance(self.pretrained_embeddings, str | os.PathLike):
-                raise TypeError(
-                    "`pretrained_embeddings` must be the path of a GloVe/word2vec text file, "
-                    f"got {type(self.pretrained_embeddings).__name__}."
-                )
-            if not os.path.isfile(self.pretrained_embeddings):
-                raise FileNotFoundError(
-                    f"`pretrained_embeddings` {os.fspath(self.pretrained_embeddings)!r} does not "
-                    "exist; pass the path of a GloVe/word2vec text file, or None."
-                )
-        if self.callbacks is not None and not all(
-            isinstance(cb, keras.callbacks.Callback) for cb in self.callbacks
-        ):
-            raise TypeError("`callbacks` must be a list of `keras.callbacks.Callback` instances.")
+        check_number(self.learning_rate, "learning_rate")
+        if self.clipnorm is not None:
+            check_number(self.clipnorm, "clipnorm", strict=False)
+        check_embeddings_path(self.pretrained_embeddings)
+        check_callbacks(self.callbacks)
 
     def _encode(self, labels: list, name: str) -> np.ndarray:
         index = {label: i for i, label in enumerate(self._classes)}

@@ -34,8 +34,12 @@ from rnnkit._task import (
     Task,
     as_text_list,
     as_token_lists,
+    check_bool,
+    check_callbacks,
     check_choice,
+    check_embeddings_path,
     check_fraction,
+    check_number,
     check_positive_int,
 )
 
@@ -572,8 +576,7 @@ class SequenceTagger(Task):
                     "`char_units` must be even with `char_features='lstm'` (half per "
                     f"direction), got {self.char_units}."
                 )
-        if not isinstance(self.crf, bool):
-            raise TypeError(f"`crf` must be True or False, got {self.crf!r}.")
+        check_bool(self.crf, "crf")
         if self.tag_scheme != "auto":
             _entities.normalize_scheme(self.tag_scheme, "tag_scheme")
         _entities.normalize_scheme(self.train_scheme, "train_scheme")
@@ -584,17 +587,13 @@ class SequenceTagger(Task):
         check_fraction(self.rare_word_dropout, "rare_word_dropout")
         check_fraction(self.validation_split, "validation_split")
         check_positive_int(self.patience, "patience", allow_none=True)
-        if not (isinstance(self.learning_rate, int | float) and self.learning_rate > 0):
-            raise ValueError(
-                f"`learning_rate` must be a positive number, got {self.learning_rate!r}."
-            )
-        if self.pretrained_embeddings is not None and not isinstance(
-            self.pretrained_embeddings, str
-        ):
-            raise TypeError(
-                "`pretrained_embeddings` must be the path of a GloVe/word2vec text file, got "
-                f"{type(self.pretrained_embeddings).__name__}."
-            )
+        check_number(self.learning_rate, "learning_rate")
+        if self.clipnorm is not None:
+            check_number(self.clipnorm, "clipnorm", strict=False)
+        if self.time_budget is not None:
+            check_number(self.time_budget, "time_budget")
+        check_embeddings_path(self.pretrained_embeddings)
+        check_callbacks(self.callbacks)
 
     @staticmethod
     def _check_tokens(values: Any, name: str) -> list[list[str]]:

@@ -31,10 +31,14 @@ from rnnkit._search import beam_search, greedy_search, tile_beams
 from rnnkit._task import (
     Task,
     as_text_list,
+    check_bool,
+    check_callbacks,
     check_choice,
     check_fraction,
+    check_number,
     check_positive_int,
     check_same_length,
+    check_vocabulary_size,
 )
 
 __all__ = ["Translator"]
@@ -422,14 +426,6 @@ class TranslationModel(keras.Model):
         return {**super().get_config(), **config}
 
 
-def _check_number(value: Any, name: str, *, minimum: float = 0.0, strict: bool = True) -> None:
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    ok = ok and (value > minimum if strict else value >= minimum)
-    if not ok:
-        sign = ">" if strict else ">="
-        raise ValueError(f"`{name}` must be a number {sign} {minimum}, got {value!r}.")
-
-
 class Translator(Task):
     """Sentence translator: bi-GRU encoder, attentional GRU decoder, beam search in the graph.
 
@@ -547,21 +543,14 @@ class Translator(Task):
     def _check_params(self) -> None:
         check_choice(self.cell, "cell", _CELLS)
         check_choice(self.attention_type, "attention_type", _ATTENTIONS)
-        if not isinstance(self.tie_embeddings, bool | np.bool_):
-            raise TypeError(f"`tie_embeddings` must be True or False, got {self.tie_embeddings!r}.")
+        check_bool(self.tie_embeddings, "tie_embeddings")
         for name in ("units", "embedding_dim", "num_layers", "max_length", "epochs"):
             check_positive_int(getattr(self, name), name)
         check_positive_int(self.batch_tokens, "batch_tokens")
         check_positive_int(self.patience, "patience", allow_none=True)
         check_positive_int(self.beam_width, "beam_width")
         for name in ("source_vocabulary_size", "target_vocabulary_size"):
-            value = getattr(self, name)
-            check_positive_int(value, name)
-            if value < 5:
-                raise ValueError(
-                    f"`{name}` must be >= 5 (4 reserved ids: padding, [UNK], [START], [END], "
-                    f"plus at least one word), got {value}."
-                )
+            check_vocabulary_size(getattr(self, name), name)
         check_fraction(self.dropout, "dropout")
         check_fraction(self.teacher_forcing, "teacher_forcing", upper_inclusive=True)
         if self.teacher_forcing == 0:
@@ -569,21 +558,18 @@ class Translator(Task):
                 "`teacher_forcing` must be > 0: with 0 the decoder never sees a reference "
                 "token (use 1.0 for plain teacher forcing, e.g. 0.8 for scheduled sampling)."
             )
-        _check_number(self.learning_rate, "learning_rate")
-        _check_number(self.learning_rate_decay, "learning_rate_decay")
+        check_number(self.learning_rate, "learning_rate")
+        check_number(self.learning_rate_decay, "learning_rate_decay")
         if self.learning_rate_decay > 1:
             raise ValueError(
                 f"`learning_rate_decay` must be in (0, 1], got {self.learning_rate_decay!r}."
             )
-        _check_number(self.length_penalty, "length_penalty", strict=False)
+        check_number(self.length_penalty, "length_penalty", strict=False)
         if self.clipnorm is not None:
-            _check_number(self.clipnorm, "clipnorm", strict=False)
+            check_number(self.clipnorm, "clipnorm", strict=False)
         if self.time_budget is not None:
-            _check_number(self.time_budget, "time_budget")
-        if self.callbacks is not None and not all(
-            isinstance(cb, keras.callbacks.Callback) for cb in self.callbacks
-        ):
-            raise TypeError("`callbacks` must be a list of `keras.callbacks.Callback` instances.")
+            check_number(self.time_budget, "time_budget")
+        check_callbacks(self.callbacks)
 
     # -- data -----------------------------------------------------------------------------------
     def _pairs_dataset(self, sources: list[str], targets: list[str]) -> tf.data.Dataset:
@@ -733,7 +719,7 @@ class Translator(Task):
         beam_width = self.beam_width if beam_width is None else beam_width
         length_penalty = self.length_penalty if length_penalty is None else length_penalty
         check_positive_int(beam_width, "beam_width")
-        _check_number(length_penalty, "length_penalty", strict=False)
+        check_number(length_penalty, "length_penalty", strict=False)
         return int(beam_width), float(length_penalty)
 
     def _warn_long(self, texts: list[str]) -> None:

@@ -101,6 +101,52 @@ def check_fraction(value: Any, name: str, *, upper_inclusive: bool = False) -> N
         raise ValueError(f"`{name}` must be a number in [0, 1{bound}, got {value!r}.")
 
 
+def check_bool(value: Any, name: str) -> None:
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"`{name}` must be True or False, got {value!r}.")
+
+
+def check_number(value: Any, name: str, *, minimum: float = 0.0, strict: bool = True) -> None:
+    """A real number above `minimum` (or at least `minimum` when `strict=False`)."""
+    ok = isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+    ok = ok and (value > minimum if strict else value >= minimum)
+    if not ok:
+        sign = ">" if strict else ">="
+        raise ValueError(f"`{name}` must be a number {sign} {minimum}, got {value!r}.")
+
+
+def check_callbacks(callbacks: Any) -> None:
+    if callbacks is not None and not all(
+        isinstance(cb, keras.callbacks.Callback) for cb in callbacks
+    ):
+        raise TypeError("`callbacks` must be a list of `keras.callbacks.Callback` instances.")
+
+
+def check_embeddings_path(path: Any, name: str = "pretrained_embeddings") -> None:
+    """None, or the path of an existing GloVe/word2vec text file."""
+    if path is None:
+        return
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(
+            f"`{name}` must be the path of a GloVe/word2vec text file, got {type(path).__name__}."
+        )
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"`{name}` {os.fspath(path)!r} does not exist; pass the path of a GloVe/word2vec "
+            "text file, or None."
+        )
+
+
+def check_vocabulary_size(value: Any, name: str) -> None:
+    """A vocabulary size: ids 0-3 are reserved, so at least 5 leaves one real word."""
+    check_positive_int(value, name)
+    if value < 5:
+        raise ValueError(
+            f"`{name}` must be >= 5 (ids 0-3 are reserved for padding, [UNK], [START] and "
+            f"[END], plus at least one word), got {value}."
+        )
+
+
 class TimeBudget(keras.callbacks.Callback):
     """Stops training once `seconds` of wall time have passed (checked after each batch)."""
 
