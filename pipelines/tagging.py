@@ -55,10 +55,13 @@ _WHITESPACE = "\t\n\v\f\r"
 # the exported raw-sentence signature) split text the same way: whitespace (ASCII controls
 # \t\n\v\f\r and every Unicode space separator, category Z*) separates tokens; a token is a
 # run of letters, digits, combining marks (categories L*, N*, M*) and "_", or any other single
-# character (punctuation, symbols, emoji). The test suite checks that they agree.
+# character (punctuation, symbols, emoji); a "@" or "#" right before a word starts that word,
+# so @mentions and #hashtags stay whole, as in tweet corpora (WNUT). The test suite checks
+# that the two agree.
 
 _TF_SPACES = r"[\t\n\v\f\r\p{Z}]+"
-_TF_SINGLE = r"([^\p{L}\p{N}\p{M}_ ])"
+_TF_SINGLE = r"([@#][\p{L}\p{N}\p{M}_]+|[^\p{L}\p{N}\p{M}_ ])"
+_PREFIXES = "@#"
 
 
 def _char_class(char: str) -> str:
@@ -81,11 +84,18 @@ def tokenize_with_offsets(text: str) -> list[tuple[str, int, int]]:
     Example:
     >>> tokenize_with_offsets("I saw N.Y.!")
     [('I', 0, 1), ('saw', 2, 5), ('N', 6, 7), ('.', 7, 8), ('Y', 8, 9), ('.', 9, 10), ('!', 10, 11)]
+    >>> [token for token, _, _ in tokenize_with_offsets("@rnnkit ships #CRF:")]
+    ['@rnnkit', 'ships', '#CRF', ':']
     """
     tokens = []
     start = None
     for i, char in enumerate(text):
         kind = _char_class(char)
+        if char in _PREFIXES and i + 1 < len(text) and _char_class(text[i + 1]) == "word":
+            if start is not None:
+                tokens.append((text[start:i], start, i))
+            start = i
+            continue
         if kind == "word":
             if start is None:
                 start = i

@@ -215,6 +215,7 @@ TRICKY_TEXTS = [
     "I saw the Empire State Building",
     "  Ankara'da\u00a0güzel   bir gün!! 🙂👍🏽 e-mail: a_b@c.de\tx\n(y) ‘quoted’",
     "nai\u0308ve cafe\u0301 東京 ١٢٣ zero\u200bwidth\u3000ideographic end.",
+    "@user: #tag ##x @@y a#b #_x #\u0301e me@home x@ # @",
     "",
     "   ",
 ]
@@ -230,6 +231,16 @@ def test_python_and_graph_tokenisation_agree(text):
 
 
 def test_tokenisation_examples():
+    # Tweets: @mentions and #hashtags are single tokens, as in WNUT-16.
+    assert [t for t, _, _ in tokenize_with_offsets("RT @Nasa: #Launch at 5!")] == [
+        "RT",
+        "@Nasa",
+        ":",
+        "#Launch",
+        "at",
+        "5",
+        "!",
+    ]
     assert [t for t, _, _ in tokenize_with_offsets("Hi, Ann's cat.")] == [
         "Hi",
         ",",
