@@ -56,11 +56,12 @@ _WHITESPACE = "\t\n\v\f\r"
 # \t\n\v\f\r and every Unicode space separator, category Z*) separates tokens; a token is a
 # run of letters, digits, combining marks (categories L*, N*, M*) and "_", or any other single
 # character (punctuation, symbols, emoji); a "@" or "#" right before a word starts that word,
-# so @mentions and #hashtags stay whole, as in tweet corpora (WNUT). The test suite checks
-# that the two agree.
+# and "http://" or "https://" starts a token that runs to the next space, so @mentions,
+# #hashtags and links stay whole, as in tweet corpora (WNUT). The test suite checks that the
+# two agree.
 
 _TF_SPACES = r"[\t\n\v\f\r\p{Z}]+"
-_TF_SINGLE = r"([@#][\p{L}\p{N}\p{M}_]+|[^\p{L}\p{N}\p{M}_ ])"
+_TF_SINGLE = r"(https?://[^ ]*|[@#][\p{L}\p{N}\p{M}_]+|[^\p{L}\p{N}\p{M}_ ])"
 _PREFIXES = "@#"
 
 
@@ -89,8 +90,20 @@ def tokenize_with_offsets(text: str) -> list[tuple[str, int, int]]:
     """
     tokens = []
     start = None
+    link_end = -1
     for i, char in enumerate(text):
+        if i < link_end:
+            continue
         kind = _char_class(char)
+        if text.startswith(("http://", "https://"), i):
+            if start is not None:
+                tokens.append((text[start:i], start, i))
+                start = None
+            link_end = i
+            while link_end < len(text) and _char_class(text[link_end]) != "space":
+                link_end += 1
+            tokens.append((text[i:link_end], i, link_end))
+            continue
         if char in _PREFIXES and i + 1 < len(text) and _char_class(text[i + 1]) == "word":
             if start is not None:
                 tokens.append((text[start:i], start, i))

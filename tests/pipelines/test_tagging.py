@@ -216,6 +216,7 @@ TRICKY_TEXTS = [
     "  Ankara'da\u00a0güzel   bir gün!! 🙂👍🏽 e-mail: a_b@c.de\tx\n(y) ‘quoted’",
     "nai\u0308ve cafe\u0301 東京 ١٢٣ zero\u200bwidth\u3000ideographic end.",
     "@user: #tag ##x @@y a#b #_x #\u0301e me@home x@ # @",
+    "see http://t.co/a?b=1, xhttps://x.y/#z\u00a0http:// http:/x https://",
     "",
     "   ",
 ]
@@ -232,14 +233,12 @@ def test_python_and_graph_tokenisation_agree(text):
 
 def test_tokenisation_examples():
     # Tweets: @mentions and #hashtags are single tokens, as in WNUT-16.
-    assert [t for t, _, _ in tokenize_with_offsets("RT @Nasa: #Launch at 5!")] == [
+    assert [t for t, _, _ in tokenize_with_offsets("RT @Nasa: #Launch http://t.co/x!")] == [
         "RT",
         "@Nasa",
         ":",
         "#Launch",
-        "at",
-        "5",
-        "!",
+        "http://t.co/x!",
     ]
     assert [t for t, _, _ in tokenize_with_offsets("Hi, Ann's cat.")] == [
         "Hi",
