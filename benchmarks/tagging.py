@@ -13,14 +13,19 @@ frequent tag for unknown words) is printed beside each figure. For every task an
 the script reports the mean (and spread) over `--seeds` seeds, the training time and the
 tagging speed (tokens/s of `predict` on the test split, after a warm-up call).
 
-Usage: python benchmarks/tagging.py [--seeds 3] [--quick] [--tasks pos,ner]
-  `--quick` trains 2 epochs on 300 sentences per task (a smoke run, not a result).
-Writes benchmarks/results/tagging.md (the quick run writes tagging-quick.md).
+Usage: python benchmarks/tagging.py [--seeds 3] [--quick] [--tasks pos,ner] [--outputs crf,softmax]
+                                   [--set KEY=VALUE ...]
+  `--quick` trains 2 epochs on 300 sentences per task (a smoke run, not a result);
+  `--set patience=8` changes a `SequenceTagger` setting for every run (values are Python
+  literals).
+Writes benchmarks/results/tagging.md; the quick run writes tagging-quick.md, a run with
+`--set` writes tagging-KEY-VALUE.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import platform
 import statistics
@@ -58,9 +63,9 @@ def majority_baseline(train, test) -> dict:
     }
 
 
-def run_one(data, crf: bool, seed: int, quick: bool) -> dict:
+def run_one(data, crf: bool, seed: int, quick: bool, overrides: dict | None = None) -> dict:
     train, validation, test = data["train"], data["validation"], data["test"]
-    params = {"crf": crf, "seed": seed}
+    params = {**(overrides or {}), "crf": crf, "seed": seed}
     if quick:
         train = (train[0][:300], train[1][:300])
         validation = (validation[0][:100], validation[1][:100])
@@ -95,7 +100,21 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--tasks", default="pos,ner")
+    parser.add_argument("--outputs", default="crf,softmax", help="crf, softmax or both")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args()
+    overrides = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep or key not in SequenceTagger().get_params():
+            parser.error(f"--set {item!r}: expected KEY=VALUE with KEY a SequenceTagger setting")
+        try:
+            overrides[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            overrides[key] = value
+    outputs = [o.strip() for o in args.outputs.split(",") if o.strip()]
+    if not outputs or any(o not in ("crf", "softmax") for o in outputs):
+        parser.error(f"--outputs: expected crf, softmax or both, got {args.outputs!r}")
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     for task in tasks:
         if task not in TASKS:
@@ -108,10 +127,10 @@ def main() -> None:
         data = load()
         base = majority_baseline(data["train"], data["test"])
         print(f"{name}: majority-tag baseline {metric} {100 * base[metric]:.1f}", flush=True)
-        for crf in (True, False):
+        for crf in [o == "crf" for o in outputs]:
             runs = []
             for seed in range(args.seeds):
-                result = run_one(data, crf, seed, args.quick)
+                result = run_one(data, crf, seed, args.quick, overrides)
                 runs.append(result)
                 print(
                     f"  {'CRF' if crf else 'softmax':<7} seed {seed}: {metric} "
@@ -138,11 +157,16 @@ def main() -> None:
         "| task | output | metric | score (mean ± sd) | majority baseline | token accuracy "
         "| training time | tagging tokens/s |"
     )
+    command = " ".join(["python benchmarks/tagging.py", *sys.argv[1:]])
+    settings = (
+        "default settings except " + ", ".join(f"`{k}={v!r}`" for k, v in overrides.items())
+        if overrides
+        else "default settings"
+    )
     lines = [
         "# SequenceTagger benchmark",
         "",
-        f"`python benchmarks/tagging.py --seeds {args.seeds}{' --quick' if args.quick else ''}`"
-        f" — default settings, mean over {args.seeds} seed(s), scores in %.",
+        f"`{command}` — {settings}, mean over {args.seeds} seed(s), scores in %.",
         "",
         header,
         "|---|---|---|---|---|---|---|---|",
@@ -158,7 +182,12 @@ def main() -> None:
     text = "\n".join(lines)
     print("\n" + text)
     os.makedirs(RESULTS, exist_ok=True)
-    out = os.path.join(RESULTS, "tagging-quick.md" if args.quick else "tagging.md")
+    name = "tagging"
+    if overrides:
+        name += "".join(f"-{k}-{v}" for k, v in overrides.items())
+    if args.quick:
+        name += "-quick"
+    out = os.path.join(RESULTS, f"{name}.md")
     with open(out, "w") as handle:
         handle.write(text)
     print(f"wrote {out}")
