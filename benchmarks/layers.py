@@ -252,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
             "",
             f"Machine: {machine()}; load average before/after: {load_before:.1f}/"
             f"{os.getloadavg()[0]:.1f}.",
-            f"Command: `python benchmarks/layers.py{' --quick' if args.quick else ''}` "
+            f"Command: `{' '.join(['python benchmarks/layers.py', *sys.argv[1:]])}` "
             f"({repeats} alternating runs per case, medians).",
             "Ratio = keras ms / rnnkit ms (above 1: rnnkit is faster).",
             "",
