@@ -210,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     repeats = args.repeats or (5 if args.quick else 15)
     load_before = os.getloadavg()[0]
+    command = " ".join(["python benchmarks/layers.py", *(sys.argv[1:] if argv is None else argv)])
 
     header = (
         "| layer | batch, steps, in, units | task | keras ms | rnnkit ms | ratio "
@@ -252,8 +253,7 @@ def main(argv: list[str] | None = None) -> int:
             "",
             f"Machine: {machine()}; load average before/after: {load_before:.1f}/"
             f"{os.getloadavg()[0]:.1f}.",
-            f"Command: `{' '.join(['python benchmarks/layers.py', *sys.argv[1:]])}` "
-            f"({repeats} alternating runs per case, medians).",
+            f"Command: `{command}` ({repeats} alternating runs per case, medians).",
             "Ratio = keras ms / rnnkit ms (above 1: rnnkit is faster).",
             "",
             *lines,
