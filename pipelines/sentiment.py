@@ -557,17 +557,14 @@ class SentimentClassifier(ClassifierMixin, Task):
         Each batch is vectorised and padded as a whole; the masked model gives every text
         the same scores whatever it is batched with.
         """
-        cached = self.__dict__.get("_predict_cache")
-        if cached is None or cached[0] is not self.model_:
-            model = self.model_
 
-            @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
-            def predict(text):
-                return model(text, training=False)
+        def build(model):
+            return tf.function(
+                lambda text: model(text, training=False),
+                input_signature=[tf.TensorSpec([None], tf.string)],
+            )
 
-            cached = (model, predict)
-            self._predict_cache = cached
-        return cached[1]
+        return self._graph_function("predict", build)
 
     def _predict_batch_size(self) -> int:
         return max(int(self.batch_size), 256)

@@ -854,7 +854,6 @@ class SequenceTagger(Task):
 
     # -- inference --------------------------------------------------------------------------------
     def _reset_runtime(self) -> None:
-        self.__dict__.pop("_tagger_fn", None)
         self.__dict__.pop("_converter", None)
 
     def _tag_tokens_graph(self, tokens: tf.Tensor) -> dict:
@@ -871,13 +870,13 @@ class SequenceTagger(Task):
         return self._converter
 
     def _predict_ids(self, tokens: list[list[str]], batch_size: int = 128) -> list[list[int]]:
-        if "_tagger_fn" not in self.__dict__:
-            model = self.model_
-            self._tagger_fn = tf.function(
+        tag = self._graph_function(
+            "tag",
+            lambda model: tf.function(
                 lambda x: model(x, training=False),
                 input_signature=[tf.TensorSpec([None, None], tf.string)],
-                reduce_retracing=True,
-            )
+            ),
+        )
         out: list[list[int]] = [[] for _ in tokens]
         order = sorted((i for i in range(len(tokens)) if tokens[i]), key=lambda i: len(tokens[i]))
         for start in range(0, len(order), batch_size):
@@ -886,7 +885,7 @@ class SequenceTagger(Task):
             batch = np.full((len(chunk), width), "", dtype=object)
             for row, i in enumerate(chunk):
                 batch[row, : len(tokens[i])] = tokens[i]
-            ids = self._tagger_fn(tf.constant(batch, tf.string)).numpy()
+            ids = tag(tf.constant(batch, tf.string)).numpy()
             for row, i in enumerate(chunk):
                 out[i] = ids[row, : len(tokens[i])].tolist()
         return out

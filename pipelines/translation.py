@@ -282,14 +282,8 @@ class TranslationModel(keras.Model):
         for layer, layer_states in zip(self.decoder_layers, states, strict=True):
             x, cell_states = layer.cell(x, list(layer_states), training=training)
             new_states.append(tuple(cell_states))
-        context, weights = self._attend(x, memory, projected_keys=projected_keys, mask=mask)
+        context, weights = self.attention_layer(x, memory, projected_keys=projected_keys, mask=mask)
         return self._output(x, context, training), tuple(new_states), weights
-
-    def _attend(self, query, memory, **kwargs):
-        with warnings.catch_warnings():
-            # A one-word source is a softmax over one key (weight 1): right, not a mistake.
-            warnings.filterwarnings("ignore", message="You are using a softmax over axis")
-            return self.attention_layer(query, memory, **kwargs)
 
     def _teacher_forced(self, source_ids, target_in, training=False):
         memory, mask, states = self.encode(source_ids, training)
@@ -297,7 +291,7 @@ class TranslationModel(keras.Model):
         target_mask = ops.not_equal(target_in, _PAD)
         for layer, layer_states in zip(self.decoder_layers, states, strict=True):
             x = layer(x, initial_state=list(layer_states), mask=target_mask, training=training)[0]
-        context, weights = self._attend(x, memory, mask=mask)
+        context, weights = self.attention_layer(x, memory, mask=mask)
         return self._output(x, context, training), weights
 
     def _scheduled_sampling(self, source_ids, target_in):
@@ -637,7 +631,6 @@ class Translator(Task):
         self._seed()
         for attr in ("model_", "history_", "training_time_", "epochs_"):
             self.__dict__.pop(attr, None)
-        self.__dict__.pop("_decoders", None)
         source_vectorizer = data.TextVectorizer(
             max_tokens=self.source_vocabulary_size, name="source_vectorizer"
         )
@@ -703,17 +696,15 @@ class Translator(Task):
     # -- decoding -------------------------------------------------------------------------------
     def _decoder(self, beam_width: int, length_penalty: float):
         """The compiled `tf.function` strings -> translations for these settings (cached)."""
-        decoders = self.__dict__.setdefault("_decoders", {})
-        key = (beam_width, float(length_penalty))
-        if key not in decoders:
-            model = self.model_
 
+        def build(model):
             @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
             def decode(text):
                 return model.translate_text(text, beam_width, length_penalty)
 
-            decoders[key] = decode
-        return decoders[key]
+            return decode
+
+        return self._graph_function(("decode", beam_width, float(length_penalty)), build)
 
     def _decode_options(self, beam_width: int | None, length_penalty: float | None):
         beam_width = self.beam_width if beam_width is None else beam_width
@@ -936,9 +927,6 @@ class Translator(Task):
         return path
 
     # -- persistence / export -------------------------------------------------------------------
-    def _set_state(self, state: dict) -> None:
-        self.__dict__.pop("_decoders", None)
-
     def export(
         self, path: str | os.PathLike, *, overwrite: bool = False, beam_width: int | None = None
     ) -> str:

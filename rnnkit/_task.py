@@ -20,7 +20,7 @@ import os
 import tempfile
 import time
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import keras
@@ -180,6 +180,22 @@ class Task(BaseEstimator):
         """The plain `keras.Model` behind the facade (available after `fit` or `load`)."""
         self._check_fitted()
         return self.model_
+
+    def _graph_function(self, key: Any, build: Callable[[keras.Model], Any]) -> Any:
+        """`build(model)` (a traced `tf.function` of the model) made once per model and key.
+
+        The cache belongs to the current `model_`: after a new `fit` or `load` the functions
+        are built again, so a function of an old model is never reused.
+        """
+        self._check_fitted()
+        model = self.model_
+        cache = self.__dict__.get("_graph_functions")
+        if cache is None or cache[0] is not model:
+            cache = (model, {})
+            self._graph_functions = cache
+        if key not in cache[1]:
+            cache[1][key] = build(model)
+        return cache[1][key]
 
     def _seed(self) -> None:
         seed = getattr(self, "seed", None)

@@ -150,3 +150,41 @@ def test_validators_accept_arrays_and_report_lengths():
         _task.check_positive_int(0, "units")
     with pytest.raises(ValueError, match="`dropout`"):
         _task.check_fraction(1.5, "dropout")
+
+
+def test_shared_validators_name_the_argument(tmp_path):
+    _task.check_bool(np.bool_(True), "crf")
+    with pytest.raises(TypeError, match="`crf` must be True or False"):
+        _task.check_bool(1, "crf")
+    _task.check_number(0, "clipnorm", strict=False)
+    for bad in (0, -1.0, True, "0.1"):
+        with pytest.raises(ValueError, match="`learning_rate` must be a number > 0"):
+            _task.check_number(bad, "learning_rate")
+    with pytest.raises(TypeError, match="`callbacks`"):
+        _task.check_callbacks([object()])
+    _task.check_embeddings_path(None)
+    with pytest.raises(FileNotFoundError, match="`pretrained_embeddings`"):
+        _task.check_embeddings_path(tmp_path / "missing.txt")
+    with pytest.raises(ValueError, match="`vocabulary_size` must be >= 5"):
+        _task.check_vocabulary_size(4, "vocabulary_size")
+
+
+def test_graph_function_is_built_once_per_model_and_key():
+    task, x = _fitted()
+    built = []
+
+    def build(model):
+        built.append(model)
+        return tf.function(lambda t: model(t))
+
+    first = task._graph_function("predict", build)
+    assert task._graph_function("predict", build) is first
+    assert task._graph_function("other", build) is not first
+    np.testing.assert_allclose(first(tf.constant(x)), task.predict(x), rtol=1e-6)
+    # A new fit makes a new model: its functions are built again, never the old model's.
+    task.fit(x, 3 * x)
+    second = task._graph_function("predict", build)
+    assert second is not first and built[-1] is task.model_
+    np.testing.assert_allclose(second(tf.constant(x)), task.predict(x), rtol=1e-6)
+    with pytest.raises(NotFittedError):
+        _Doubler()._graph_function("predict", build)

@@ -2,6 +2,7 @@
 
 import math
 import numbers
+import warnings
 
 import keras
 from keras import ops
@@ -114,7 +115,11 @@ class _Attention(keras.layers.Layer):
                 )
             key_mask = ops.expand_dims(ops.cast(mask, "bool"), 1)
             scores = ops.where(key_mask, scores, _large_negative(scores.dtype))
-        weights = ops.softmax(scores, axis=-1)
+        with warnings.catch_warnings():
+            # One key (a one-word source) is a softmax over one score, weight 1: right here,
+            # though Keras warns about a softmax over an axis of size 1.
+            warnings.filterwarnings("ignore", message="You are using a softmax over axis")
+            weights = ops.softmax(scores, axis=-1)
         if mask is not None:
             # Exact zeros at padded keys (and an all-zero row when every key is padding).
             weights = ops.where(key_mask, weights, ops.zeros_like(weights))
