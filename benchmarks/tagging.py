@@ -25,7 +25,6 @@ Writes benchmarks/results/tagging.md; the quick run writes tagging-quick.md, a r
 from __future__ import annotations
 
 import argparse
-import ast
 import os
 import platform
 import statistics
@@ -39,6 +38,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from pipelines import SequenceTagger  # noqa: E402
 from rnnkit import _entities, datasets  # noqa: E402
+from rnnkit.cli import _parse_settings  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 TASKS = {
@@ -103,15 +103,10 @@ def main() -> None:
     parser.add_argument("--outputs", default="crf,softmax", help="crf, softmax or both")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args()
-    overrides = {}
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep or key not in SequenceTagger().get_params():
-            parser.error(f"--set {item!r}: expected KEY=VALUE with KEY a SequenceTagger setting")
-        try:
-            overrides[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            overrides[key] = value
+    overrides = _parse_settings(args.set)  # the `rnnkit train --set` syntax
+    unknown = sorted(set(overrides) - set(SequenceTagger().get_params()))
+    if unknown:
+        parser.error(f"--set: {unknown} are not SequenceTagger settings")
     outputs = [o.strip() for o in args.outputs.split(",") if o.strip()]
     if not outputs or any(o not in ("crf", "softmax") for o in outputs):
         parser.error(f"--outputs: expected crf, softmax or both, got {args.outputs!r}")
