@@ -123,6 +123,28 @@ def test_scheduled_sampling_trains():
     assert tr.history_["loss"][-1] < tr.history_["loss"][0]
 
 
+def test_sampled_softmax_learns_the_toy_task():
+    # 9 target ids (4 reserved + 5 words); each step scores the reference word against 6
+    # sampled ones. The validation loss is the full softmax, as `evaluate`'s.
+    tr = Translator(
+        **TINY,
+        epochs=25,
+        learning_rate=0.03,
+        learning_rate_decay=1.0,
+        batch_tokens=8,
+        length_penalty=0.0,
+        patience=None,
+        sampled_softmax=6,
+    )
+    tr.fit(SOURCES, TARGETS, validation_data=(SOURCES, TARGETS))
+    assert tr.model.sampled_softmax == 6
+    assert tr.translate(SOURCES, beam_width=1) == TARGETS
+    assert tr.history_["loss"][-1] < tr.history_["loss"][0] / 10
+    assert tr.history_["val_loss"][-1] == pytest.approx(
+        tr.evaluate(SOURCES, TARGETS)["loss"], rel=0.05
+    )
+
+
 def test_evaluate_matches_sacrebleu_and_the_masked_loss(trained):
     sources, references = SOURCES[:6], [t.capitalize() + "." for t in TARGETS[:6]]
     scores = trained.evaluate(sources, references, beam_width=2)
