@@ -22,8 +22,10 @@ machine and on what else runs on it (the load average is recorded).
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import platform
+import re
 import sys
 import time
 
@@ -72,6 +74,28 @@ class EpochBleu(keras.callbacks.Callback):
         print(f"epoch {epoch + 1}: validation BLEU (greedy) {scores['bleu']:.1f}", flush=True)
 
 
+def _read_training_log(path: str) -> dict:
+    """The training curve printed by an earlier run of this script (for `--load`)."""
+    curve: dict = {"seconds": [], "loss": [], "val_loss": [], "bleu": [], "wall": None}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            epoch = re.match(r"epoch (\d+): (\d+) s (\{.*\})$", line.strip())
+            bleu = re.match(r"epoch \d+: validation BLEU \(greedy\) ([\d.]+)$", line.strip())
+            wall = re.match(r"trained in (\d+) s", line)
+            if epoch:
+                logs = ast.literal_eval(epoch.group(3))
+                curve["seconds"].append(float(epoch.group(2)))
+                curve["loss"].append(logs["loss"])
+                curve["val_loss"].append(logs.get("val_loss", float("nan")))
+            elif bleu:
+                curve["bleu"].append(float(bleu.group(1)))
+            elif wall:
+                curve["wall"] = float(wall.group(1))
+    if not curve["seconds"] or curve["wall"] is None:
+        raise SystemExit(f"--training-log {path}: no training curve in it (epoch lines).")
+    return curve
+
+
 def _speed(tr: Translator, texts: list[str], beam_width: int) -> float:
     """Sentences per second of `translate` in batches of 64 (after a warm-up batch)."""
     tr.translate(texts[:64], beam_width=beam_width)
@@ -110,7 +134,8 @@ def _softmax_share(tr: Translator, sources: list[str], targets: list[str]) -> di
 
     def train_step(sampled):
         model.sampled_softmax = sampled
-        step = model.make_train_function(force=True)
+        model.make_train_function(force=True)
+        step = model.train_function
         return lambda b: step(iter([b]))
 
     sampled = model.sampled_softmax
@@ -118,7 +143,7 @@ def _softmax_share(tr: Translator, sources: list[str], targets: list[str]) -> di
     for name, make in (
         ("whole step", lambda: train_step(sampled)),
         ("full softmax step", lambda: train_step(None)),
-        ("softmax only", lambda: softmax_step),
+        ("softmax only", lambda: lambda b: softmax_step(b[1])),
     ):
         fn = make()
         for batch in batches[:10]:  # warm-up and tracing
@@ -144,6 +169,11 @@ def main() -> None:
         "--curve", type=int, default=0, help="greedy BLEU on this many validation pairs per epoch"
     )
     parser.add_argument("--load", default=None, help="evaluate this saved model, no training")
+    parser.add_argument(
+        "--training-log",
+        default=None,
+        help="with --load: the log of the run that trained it, for the training curve",
+    )
     parser.add_argument("--model", default=MODEL, help="where to save the trained model")
     parser.add_argument("--output", default=RESULTS)
     parser.add_argument("--heatmap", default=HEATMAP)
@@ -157,9 +187,11 @@ def main() -> None:
     test_src, test_tgt = splits["test"]
 
     timer = EpochTimer()
+    training = None  # the training curve: seconds, loss, val_loss, bleu per epoch; wall time
     if args.load:
         tr = Translator.load(args.load)
-        training_seconds = None
+        if args.training_log:
+            training = _read_training_log(args.training_log)
     else:
         overrides = {}
         if args.epochs:
@@ -170,16 +202,23 @@ def main() -> None:
             overrides["time_budget"] = None
         tr = Translator(seed=0, verbose=2, **overrides)
         callbacks: list[keras.callbacks.Callback] = [timer]
+        curve = None
         if args.curve:
             val_src, val_tgt = splits["validation"]
             curve = EpochBleu(tr, val_src[: args.curve], val_tgt[: args.curve])
             callbacks.append(curve)
         tr.set_params(callbacks=callbacks)
         tr.fit(train_src, train_tgt, validation_data=splits["validation"])
-        training_seconds = tr.training_time_
         os.makedirs(os.path.dirname(os.path.abspath(args.model)), exist_ok=True)
         tr.save(args.model)
-        print(f"trained in {training_seconds:.0f} s, saved to {args.model}", flush=True)
+        print(f"trained in {tr.training_time_:.0f} s, saved to {args.model}", flush=True)
+        training = {
+            "seconds": timer.seconds,
+            "loss": tr.history_["loss"],
+            "val_loss": tr.history_.get("val_loss", [float("nan")] * len(timer.seconds)),
+            "bleu": curve.bleu if curve else [],
+            "wall": tr.training_time_,
+        }
 
     scores = {}
     for beam_width in (1, 4):
@@ -207,6 +246,7 @@ def main() -> None:
         + (" (`--no-time-budget`)" if args.no_time_budget else "")
         + (f" (`--time-budget {args.time_budget}`)" if args.time_budget else "")
         + (f" (evaluating `{args.load}`)" if args.load else "")
+        + (f" (training curve from `{args.training_log}`)" if args.training_log else "")
         + ".",
         "",
         f"- machine: {platform.platform()}, {os.cpu_count()} CPUs, TensorFlow {tf.__version__}, "
@@ -256,11 +296,12 @@ def main() -> None:
         "## Training",
         "",
     ]
-    if training_seconds is None:
+    if training is None:
         lines.append(f"Not trained in this run (model loaded from `{args.load}`).")
     else:
+        epochs = len(training["seconds"])
         lines += [
-            f"Wall time: {training_seconds / 60:.1f} min for {tr.epochs_} epoch(s).",
+            f"Wall time: {training['wall'] / 60:.1f} min for {epochs} epoch(s).",
             "",
             "Loss: the training loss of the epoch"
             + (
@@ -274,19 +315,16 @@ def main() -> None:
             "| epoch | seconds | loss | validation loss | validation BLEU (greedy) |",
             "|---:|---:|---:|---:|---:|",
         ]
-        history = tr.history_
-        bleu = curve.bleu if args.curve else []
-        for i, seconds in enumerate(timer.seconds):
-            val = history.get("val_loss", [float("nan")] * len(timer.seconds))[i]
+        bleu = training["bleu"]
+        for i, seconds in enumerate(training["seconds"]):
+            loss, val = training["loss"][i], training["val_loss"][i]
             b = f"{bleu[i]:.1f}" if i < len(bleu) else "-"
-            lines.append(
-                f"| {i + 1} | {seconds:.0f} | {history['loss'][i]:.3f} | {val:.3f} | {b} |"
-            )
-        if args.curve:
+            lines.append(f"| {i + 1} | {seconds:.0f} | {loss:.3f} | {val:.3f} | {b} |")
+        if bleu:
             lines += [
                 "",
-                f"Validation BLEU: greedy, on the first {args.curve} validation pairs; its "
-                "time is not in the epoch seconds (it is in the training wall time).",
+                f"Validation BLEU: greedy, on the first {args.curve or 500} validation pairs; "
+                "its time is not in the epoch seconds (it is in the training wall time).",
             ]
     whole, softmax = share["whole step"], share["softmax only"]
     full = share["full softmax step"]

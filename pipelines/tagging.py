@@ -47,8 +47,6 @@ _CELLS = ("lstm", "gru")
 _CHAR_FEATURES = ("cnn", "lstm", None)
 _PREFIX_CODES = {"O": 0, "B": 1, "I": 2, "E": 3, "S": 4}
 _WHITESPACE = "\t\n\v\f\r"
-# Folds of the out-of-fold lexicon features of training tokens (`SequenceTagger._lexicon`).
-_LEXICON_FOLDS = 5
 
 
 # ----------------------------------------------------------------------------- tokenisation
@@ -398,63 +396,6 @@ class TaggerArgmax(keras.layers.Layer):
 # ----------------------------------------------------------------------------- scheme in graph
 
 
-@keras.saving.register_keras_serializable(package="rnnkit")
-class TaggerLexicon(keras.layers.Layer):
-    """Fixed per-word features looked up by word id: `[B, T]` ids -> `[B, T, features]`.
-
-    The table (a non-trainable weight, saved with the model) holds, for every word of the
-    vocabulary, statistics of the tags it had in the training data (see `lexicon_table`):
-    what a gazetteer gives a named-entity tagger, learnt from the training sentences.
-
-    Args:
-        vocabulary_size: rows of the table (the word vectorizer's vocabulary size).
-        features: columns of the table.
-        **kwargs: base `keras.layers.Layer` arguments.
-    """
-
-    def __init__(self, vocabulary_size, features, **kwargs):
-        super().__init__(**kwargs)
-        self.vocabulary_size = int(vocabulary_size)
-        self.features = int(features)
-        self.table = self.add_weight(
-            shape=(self.vocabulary_size, self.features),
-            initializer="zeros",
-            trainable=False,
-            name="table",
-        )
-
-    def call(self, ids):
-        return ops.take(self.table, ops.cast(ids, "int32"), axis=0)
-
-    def compute_output_shape(self, input_shape):
-        return (*input_shape, self.features)
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "vocabulary_size": self.vocabulary_size,
-            "features": self.features,
-        }
-
-
-def lexicon_groups(tags: Sequence[str], scheme: str | None) -> list[str]:
-    """What the lexicon counts per word: entity types (and "O") for chunk tags, else the tags."""
-    if scheme is None:
-        return sorted(set(tags))
-    return sorted({_entities.split_tag(t)[1] or "O" for t in tags})
-
-
-def lexicon_table(counts: np.ndarray) -> np.ndarray:
-    """Features from tag counts per word `[V, G]`: `[V, G + 1]`.
-
-    Column g is the share of the word's training occurrences with tag group g, smoothed as
-    `count / (n + 1)` so that a word seen once counts half as sure as a frequent one; the last
-    column is `1 / (n + 1)` (1 for a word never seen with a tag).
-    """
-    n = counts.sum(axis=1, keepdims=True)
-    return np.concatenate([counts / (n + 1.0), 1.0 / (n + 1.0)], axis=1).astype("float32")
-
-
 class _SchemeConverter:
     """Converts tag ids of the model's scheme to tag strings of the output scheme, in TF.
 
@@ -556,9 +497,6 @@ class SequenceTagger(Task):
         train_scheme: the scheme the model learns for entity tags (`"BIOES"`, `"BIO"`, ...;
             None = the tags' own scheme). Ignored for plain labels.
         pretrained_embeddings: path of a GloVe/word2vec text file for the word embeddings.
-        lexicon_features: give each token the statistics of the tags its word had in the
-            training data (per entity type for chunk tags, per tag otherwise; see
-            `TaggerLexicon`), counted out of fold for the training sentences themselves.
         max_tokens: largest word vocabulary (reserved ids included).
         min_frequency: words seen fewer times in training are unknown words.
         dropout: dropout rate on the embeddings and on the RNN outputs.
@@ -603,7 +541,6 @@ class SequenceTagger(Task):
         tag_scheme: str | None = "auto",
         train_scheme: str | None = "BIOES",
         pretrained_embeddings: str | None = None,
-        lexicon_features: bool = False,
         max_tokens: int | None = 50000,
         min_frequency: int = 1,
         dropout: float = 0.5,
@@ -632,7 +569,6 @@ class SequenceTagger(Task):
         self.tag_scheme = tag_scheme
         self.train_scheme = train_scheme
         self.pretrained_embeddings = pretrained_embeddings
-        self.lexicon_features = lexicon_features
         self.max_tokens = max_tokens
         self.min_frequency = min_frequency
         self.dropout = dropout
@@ -664,7 +600,6 @@ class SequenceTagger(Task):
                     f"direction), got {self.char_units}."
                 )
         check_bool(self.crf, "crf")
-        check_bool(self.lexicon_features, "lexicon_features")
         if self.tag_scheme != "auto":
             _entities.normalize_scheme(self.tag_scheme, "tag_scheme")
         _entities.normalize_scheme(self.train_scheme, "train_scheme")
@@ -787,20 +722,12 @@ class SequenceTagger(Task):
                 name="char_vectorizer",
             )
             char_vectorizer.adapt(tokens)
-        lexicon = lexicon_rows = None
-        if self.lexicon_features:
-            lexicon, lexicon_rows = self._lexicon(word_vectorizer, tokens, tags, scheme)
         train_model, self.model_ = self._build(
-            word_vectorizer,
-            char_vectorizer,
-            len(classes),
-            _rare_from_id(word_vectorizer, tokens),
-            lexicon,
+            word_vectorizer, char_vectorizer, len(classes), _rare_from_id(word_vectorizer, tokens)
         )
 
         index = {tag: i for i, tag in enumerate(classes)}
-        tag_ids = [[index[t] for t in s] for s in model_tags]
-        train_ds = self._dataset(tokens, tag_ids, True, lexicon_rows)
+        train_ds = self._dataset(tokens, [[index[t] for t in s] for s in model_tags], True)
         callbacks: list[keras.callbacks.Callback] = []
         if val_tokens is not None and self.patience:
             callbacks.append(_BestEpoch(self, val_tokens, val_tags, self.patience))
@@ -833,14 +760,7 @@ class SequenceTagger(Task):
         char_vectorizer: rdata.TextVectorizer | None,
         num_tags: int,
         rare_from_id: int | None = None,
-        lexicon: np.ndarray | None = None,
     ) -> tuple[keras.Model, keras.Model]:
-        """The training model and the tagging model (`model_`), sharing every weight.
-
-        With a `lexicon` table the tagging model looks its features up by word id, while the
-        training model takes them as a second input (`"lexicon"`, `[B, T, F]`), so training
-        sentences can get features counted without themselves (see `fit`).
-        """
         seed = self.seed
         tokens = keras.Input(shape=(None,), dtype="string", name="tokens")
         word_ids = word_vectorizer(tokens)
@@ -857,7 +777,6 @@ class SequenceTagger(Task):
             embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seed),
             name="word_embedding",
         )
-        lexicon_ids = word_ids
         if self.word_dropout or self.rare_word_dropout:
             word_ids = TaggerWordDropout(
                 self.word_dropout,
@@ -883,126 +802,54 @@ class SequenceTagger(Task):
                     name="char_encoder",
                 )(char_ids)
             )
+        x = features[0] if len(features) == 1 else keras.layers.Concatenate()(features)
+        x = keras.layers.Dropout(self.dropout, seed=seed)(x)
         rnn = rlayers.LSTM if self.cell == "lstm" else rlayers.GRU
-        body = [keras.layers.Dropout(self.dropout, seed=seed)]
         for layer in range(self.num_layers):
-            body.append(
-                keras.layers.Bidirectional(
-                    rnn(
-                        self.units,
-                        return_sequences=True,
-                        kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
-                        recurrent_initializer=keras.initializers.Orthogonal(seed=seed),
-                    ),
-                    name=f"bidirectional_{layer}",
-                )
-            )
-            body.append(keras.layers.Dropout(self.dropout, seed=seed))
-        body.append(
-            keras.layers.Dense(
-                num_tags,
-                kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
-                name="tag_scores",
-            )
-        )
-        concatenate = keras.layers.Concatenate(name="token_features")
-
-        def scores(lexicon_features):
-            extra = [] if lexicon_features is None else [lexicon_features]
-            x = features + extra
-            x = x[0] if len(x) == 1 else concatenate(x)
-            for layer in body:
-                x = layer(x)
-            return x
-
-        if lexicon is None:
-            inputs, train_scores = tokens, scores(None)
-            tag_scores = train_scores
-        else:
-            lookup = TaggerLexicon(*lexicon.shape, name="lexicon")
-            tag_scores = scores(lookup(lexicon_ids))
-            lookup.table.assign(lexicon)
-            given = keras.Input(shape=(None, lexicon.shape[1]), name="lexicon")
-            inputs, train_scores = [tokens, given], scores(given)
+            x = keras.layers.Bidirectional(
+                rnn(
+                    self.units,
+                    return_sequences=True,
+                    kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
+                    recurrent_initializer=keras.initializers.Orthogonal(seed=seed),
+                ),
+                name=f"bidirectional_{layer}",
+            )(x)
+            x = keras.layers.Dropout(self.dropout, seed=seed)(x)
+        scores = keras.layers.Dense(
+            num_tags,
+            kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
+            name="tag_scores",
+        )(x)
         optimizer = self._optimizer(self.learning_rate, self.clipnorm)
         if self.crf:
             crf = rlayers.CRF(num_tags, name="crf")
-            train_model = keras.Model(inputs, crf(train_scores), name="sequence_tagger_train")
+            potentials = crf(scores)
+            train_model = keras.Model(tokens, potentials, name="sequence_tagger_train")
             train_model.compile(optimizer=optimizer, loss=crf.loss, jit_compile=False)
-            tags = crf.decode(crf(tag_scores))
+            tags = crf.decode(potentials)
         else:
-            softmax = keras.layers.Activation("softmax", name="tag_probabilities")
-            train_model = keras.Model(inputs, softmax(train_scores), name="sequence_tagger_train")
+            probs = keras.layers.Activation("softmax", name="tag_probabilities")(scores)
+            train_model = keras.Model(tokens, probs, name="sequence_tagger_train")
             train_model.compile(
                 optimizer=optimizer,
                 loss=keras.losses.SparseCategoricalCrossentropy(ignore_class=-1),
                 jit_compile=False,
             )
-            tags = TaggerArgmax(name="tags")(softmax(tag_scores))
+            tags = TaggerArgmax(name="tags")(probs)
         return train_model, keras.Model(tokens, tags, name="sequence_tagger")
 
-    def _lexicon(
-        self,
-        vectorizer: rdata.TextVectorizer,
-        tokens: list[list[str]],
-        tags: list[list[str]],
-        scheme: str | None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The lexicon table `[V, F]` and each training token's own features `[tokens, F]`.
-
-        The table counts the tag groups (`lexicon_groups`) of every word over all training
-        sentences; it is what the tagging model looks up. A training token's features are
-        counted out of fold instead: the sentences are split into `_LEXICON_FOLDS` folds and a
-        token gets the counts of the other folds only, so the model learns how far a word's
-        past tags can be trusted (a word seen only in its own sentence looks unseen, as new
-        words will at test time) rather than copying its own label.
-        """
-        flat_tags = [t for sentence in tags for t in sentence]
-        groups = lexicon_groups(flat_tags, scheme)
-        group_index = {g: i for i, g in enumerate(groups)}
-        if scheme is None:
-            group_ids = np.array([group_index[t] for t in flat_tags], dtype=np.int64)
-        else:
-            group_ids = np.array(
-                [group_index[_entities.split_tag(t)[1] or "O"] for t in flat_tags], np.int64
-            )
-        padded = vectorizer(_ragged(tokens, tf.string)).numpy()
-        lengths = np.array([len(sentence) for sentence in tokens])
-        word_ids = padded[np.arange(padded.shape[1]) < lengths[:, None]].astype(np.int64)
-        folds = np.random.default_rng(self.seed).permutation(len(tokens)) % _LEXICON_FOLDS
-        token_folds = np.repeat(folds, lengths)
-        shape = (vectorizer.vocabulary_size, len(groups))
-        counts = np.zeros(shape)
-        np.add.at(counts, (word_ids, group_ids), 1.0)
-        rows = np.zeros((len(word_ids), len(groups) + 1), dtype="float32")
-        for fold in range(_LEXICON_FOLDS):
-            own = token_folds == fold
-            fold_counts = np.zeros(shape)
-            np.add.at(fold_counts, (word_ids[own], group_ids[own]), 1.0)
-            rows[own] = lexicon_table(counts - fold_counts)[word_ids[own]]
-        return lexicon_table(counts), rows
-
-    def _dataset(
-        self,
-        tokens: list[list[str]],
-        tag_ids: list[list[int]],
-        shuffle: bool,
-        lexicon_rows: np.ndarray | None = None,
-    ):
-        inputs = _ragged(tokens, tf.string)
-        padding: Any = ""
-        if lexicon_rows is not None:
-            lengths = [len(sentence) for sentence in tokens]
-            inputs = (inputs, tf.RaggedTensor.from_row_lengths(lexicon_rows, lengths))
-            padding = ("", 0.0)
-        ds = tf.data.Dataset.from_tensor_slices((inputs, _ragged(tag_ids, tf.int32)))
+    def _dataset(self, tokens: list[list[str]], tag_ids: list[list[int]], shuffle: bool):
+        ds = tf.data.Dataset.from_tensor_slices(
+            (_ragged(tokens, tf.string), _ragged(tag_ids, tf.int32))
+        )
         ds = ds.map(lambda x, y: (x, y))  # ragged rows of a [B, None] slice are dense [T]
         return rdata.batch_dataset(
             ds,
             self.batch_size,
             shuffle=shuffle,
             seed=self.seed,
-            padding_values=(padding, -1),
+            padding_values=("", -1),
         )
 
     # -- inference --------------------------------------------------------------------------------

@@ -991,6 +991,21 @@ class Translator(Task):
         return path
 
     # -- persistence / export -------------------------------------------------------------------
+    def _get_state(self) -> dict:
+        # The training record travels with a saved model (the weights are in the archive).
+        return {
+            "history": getattr(self, "history_", {}),
+            "training_time": getattr(self, "training_time_", None),
+            "epochs": getattr(self, "epochs_", None),
+        }
+
+    def _set_state(self, state: dict) -> None:
+        self.history_ = state.get("history", {})
+        if state.get("training_time") is not None:
+            self.training_time_ = state["training_time"]
+        if state.get("epochs") is not None:
+            self.epochs_ = state["epochs"]
+
     def export(
         self, path: str | os.PathLike, *, overwrite: bool = False, beam_width: int | None = None
     ) -> str:

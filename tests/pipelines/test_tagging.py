@@ -400,51 +400,6 @@ def test_rare_words_start_where_counts_reach_one():
     assert _rare_from_id(vec, [["a", "a"], ["b", "b", "c", "c", "d", "d"]]) is None
 
 
-def test_lexicon_table_and_out_of_fold_rows():
-    from pipelines.tagging import _LEXICON_FOLDS, lexicon_groups, lexicon_table
-    from rnnkit.data import TextVectorizer
-
-    tokens, tags = split(TRAIN * 3)
-    vec = TextVectorizer(level="word", standardize="lower")
-    vec.adapt(tokens)
-    tagger = SequenceTagger(seed=1)
-    table, rows = tagger._lexicon(vec, tokens, tags, "BIO")
-    groups = lexicon_groups([t for s in tags for t in s], "BIO")
-    assert groups == ["LOC", "O", "PER"]
-    vocabulary = vec.get_vocabulary()
-
-    def counted(sentences):  # by hand: tag groups per lower-cased word
-        counts = np.zeros((len(vocabulary), len(groups)))
-        for i in sentences:
-            for token, tag in zip(tokens[i], tags[i], strict=True):
-                group = groups.index(tag.split("-")[-1] if tag != "O" else "O")
-                counts[vocabulary.index(token.lower()), group] += 1
-        return counts
-
-    everything = range(len(tokens))
-    np.testing.assert_allclose(table, lexicon_table(counted(everything)))
-    york = table[vocabulary.index("york")]
-    np.testing.assert_allclose(york, [6 / 7, 0, 0, 1 / 7], rtol=1e-6)  # 6 times, all LOC
-    # Each training token gets the counts of the other folds' sentences only.
-    folds = np.random.default_rng(1).permutation(len(tokens)) % _LEXICON_FOLDS
-    position = 0
-    for i, sentence in enumerate(tokens):
-        others = lexicon_table(counted([j for j in everything if folds[j] != folds[i]]))
-        for token in sentence:
-            np.testing.assert_allclose(rows[position], others[vocabulary.index(token.lower())])
-            position += 1
-    assert position == len(rows)
-    # Plain labels count the tags themselves.
-    assert lexicon_groups(["NOUN", "VERB", "NOUN"], None) == ["NOUN", "VERB"]
-
-
-def test_without_lexicon_features():
-    tagger = SequenceTagger(lexicon_features=False, **TINY).fit(*split(TRAIN))
-    assert "lexicon" not in [layer.name for layer in tagger.model_.layers]
-    tokens, tags = split(TEST)
-    assert tagger.evaluate(tokens, tags)["f1"] == 1.0
-
-
 # --------------------------------------------------------------------------- bad inputs
 
 

@@ -222,6 +222,8 @@ def test_save_load_gives_identical_outputs(trained, tmp_path):
         trained.model((_ids(trained, SOURCES[:3]), tf.constant([[2, 4]] * 3))).numpy(),
     )
     assert loaded.get_params() == trained.get_params()
+    assert loaded.history_ == trained.history_ and loaded.epochs_ == trained.epochs_
+    assert loaded.training_time_ == trained.training_time_
     plain = keras.saving.load_model(path)
     assert isinstance(plain, TranslationModel)
 
