@@ -551,7 +551,7 @@ class SequenceTagger(Task):
         learning_rate: float = 2e-3,
         clipnorm: float | None = 5.0,
         validation_split: float = 0.1,
-        patience: int | None = 4,
+        patience: int | None = 8,
         time_budget: float | None = None,
         callbacks: list | None = None,
         seed: int | None = None,
