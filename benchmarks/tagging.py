@@ -16,7 +16,7 @@ tagging speed (tokens/s of `predict` on the test split, after a warm-up call).
 Usage: python benchmarks/tagging.py [--seeds 3] [--quick] [--tasks pos,ner] [--outputs crf,softmax]
                                    [--set KEY=VALUE ...]
   `--quick` trains 2 epochs on 300 sentences per task (a smoke run, not a result);
-  `--set patience=8` changes a `SequenceTagger` setting for every run (values are Python
+  `--set patience=4` changes a `SequenceTagger` setting for every run (values are Python
   literals).
 Writes benchmarks/results/tagging.md; the quick run writes tagging-quick.md, a run with
 `--set` writes tagging-KEY-VALUE.md.
