@@ -32,20 +32,20 @@ SOURCES = [
 ]
 TARGETS = [" ".join(WORDS[w] for w in s.split()) for s in SOURCES]
 TINY = {"units": 8, "embedding_dim": 8, "verbose": 0, "seed": 0}
+# Enough training for the toy task to be learnt exactly.
+LEARN = {
+    "epochs": 25,
+    "learning_rate": 0.03,
+    "learning_rate_decay": 1.0,
+    "batch_tokens": 8,
+    "length_penalty": 0.0,
+    "patience": None,
+}
 
 
 @pytest.fixture(scope="module")
 def trained():
-    tr = Translator(
-        **TINY,
-        epochs=25,
-        learning_rate=0.03,
-        learning_rate_decay=1.0,
-        batch_tokens=8,
-        dropout=0.0,
-        length_penalty=0.0,
-        patience=None,
-    )
+    tr = Translator(**TINY, **LEARN, dropout=0.0)
     return tr.fit(SOURCES, TARGETS, validation_data=(SOURCES[:4], TARGETS[:4]))
 
 
@@ -126,16 +126,7 @@ def test_scheduled_sampling_trains():
 def test_sampled_softmax_learns_the_toy_task():
     # 9 target ids (4 reserved + 5 words); each step scores the reference word against 6
     # sampled ones. The validation loss is the full softmax, as `evaluate`'s.
-    tr = Translator(
-        **TINY,
-        epochs=25,
-        learning_rate=0.03,
-        learning_rate_decay=1.0,
-        batch_tokens=8,
-        length_penalty=0.0,
-        patience=None,
-        sampled_softmax=6,
-    )
+    tr = Translator(**TINY, **LEARN, sampled_softmax=6)
     tr.fit(SOURCES, TARGETS, validation_data=(SOURCES, TARGETS))
     assert tr.model.sampled_softmax == 6
     assert tr.translate(SOURCES, beam_width=1) == TARGETS
