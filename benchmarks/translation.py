@@ -36,6 +36,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from pipelines import Translator  # noqa: E402
 from rnnkit import datasets  # noqa: E402
+from rnnkit.cli import _parse_settings  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benchmarks", "results", "translation.md")
@@ -168,6 +169,13 @@ def main() -> None:
     parser.add_argument(
         "--curve", type=int, default=0, help="greedy BLEU on this many validation pairs per epoch"
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a non-default Translator setting (the `rnnkit train --set` syntax); repeatable",
+    )
     parser.add_argument("--load", default=None, help="evaluate this saved model, no training")
     parser.add_argument(
         "--training-log",
@@ -193,7 +201,7 @@ def main() -> None:
         if args.training_log:
             training = _read_training_log(args.training_log)
     else:
-        overrides = {}
+        overrides = _parse_settings(args.set)
         if args.epochs:
             overrides["epochs"] = args.epochs
         if args.time_budget:
@@ -245,6 +253,7 @@ def main() -> None:
         + (f" (`--epochs {args.epochs}`)" if args.epochs else "")
         + (" (`--no-time-budget`)" if args.no_time_budget else "")
         + (f" (`--time-budget {args.time_budget}`)" if args.time_budget else "")
+        + "".join(f" (`--set {pair}`)" for pair in args.set)
         + (f" (evaluating `{args.load}`)" if args.load else "")
         + (f" (training curve from `{args.training_log}`)" if args.training_log else "")
         + ".",

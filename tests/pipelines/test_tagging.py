@@ -12,6 +12,7 @@ import tensorflow as tf
 from pipelines import SequenceTagger
 from pipelines.tagging import (
     TaggerCharEncoder,
+    TaggerEntityBias,
     TaggerWordDropout,
     _SchemeConverter,
     _tf_tokenize,
@@ -398,6 +399,65 @@ def test_rare_words_start_where_counts_reach_one():
     rare = _rare_from_id(vec, tokens)
     assert vec.get_vocabulary()[rare:] == ["c", "d"]
     assert _rare_from_id(vec, [["a", "a"], ["b", "b", "c", "c", "d", "d"]]) is None
+
+
+def test_entity_bias_layer_shifts_every_tag_but_o():
+    from rnnkit.layers import CRF
+
+    scores = np.random.default_rng(0).normal(size=(2, 5, 4)).astype("float32")
+    mask = np.array([[True] * 5, [True, True, True, False, False]])
+    layer = TaggerEntityBias()
+    np.testing.assert_array_equal(layer(scores), scores)  # starts at 0
+    layer.bias.assign(1.5)
+    np.testing.assert_allclose(layer(scores)[..., 0], scores[..., 0])
+    np.testing.assert_allclose(layer(scores)[..., 1:], scores[..., 1:] + 1.5)
+    crf = CRF(4)
+    crf.build((None, None, 4))
+    for bias, expected in ((-100.0, 0), (100.0, 1)):
+        layer.bias.assign(bias)
+        tags = keras.ops.convert_to_numpy(crf.decode(layer(scores), mask=mask))
+        assert ((tags[mask] > 0) == expected).all() and (tags[~mask] == 0).all()
+    restored = TaggerEntityBias.from_config(layer.get_config())
+    assert restored.get_config() == layer.get_config()
+
+
+def test_entity_bias_auto_takes_the_best_validation_f1(tmp_path):
+    # Few epochs: the tagger is unsure, so the bias changes its answers.
+    tokens, tags = split(TRAIN)
+    val_tokens, val_tags = split(TEST)
+    tagger = SequenceTagger(**{**TINY, "epochs": 6, "patience": 50})
+    tagger.fit(tokens, tags, validation_data=(val_tokens, val_tags))
+    chosen = tagger.entity_bias_
+    assert chosen in SequenceTagger.ENTITY_BIAS_GRID
+    f1 = {}
+    for value in SequenceTagger.ENTITY_BIAS_GRID:
+        tagger._set_entity_bias(value)
+        f1[value] = tagger.evaluate(val_tokens, val_tags)["f1"]
+    best = max(f1.values())
+    assert f1[chosen] == best
+    assert abs(chosen) == min(abs(v) for v in f1 if f1[v] == best)
+    assert len(set(f1.values())) > 1, "the bias should matter for an unsure tagger"
+    # A fixed bias is what predict, save/load (and so export, the same model) use.
+    tagger._set_entity_bias(0.75)
+    path = tmp_path / "tagger.keras"
+    tagger.save(path)
+    loaded = SequenceTagger.load(path)
+    assert loaded.entity_bias_ == 0.75
+    assert loaded.predict(val_tokens) == tagger.predict(val_tokens)
+    for bias, any_entity in ((-50.0, False), (50.0, True)):
+        fixed = SequenceTagger(**{**TINY, "epochs": 1, "entity_bias": bias}).fit(tokens, tags)
+        assert fixed.entity_bias_ == bias
+        predicted = [t for s in fixed.predict(val_tokens) for t in s]
+        assert all(t != "O" for t in predicted) if any_entity else set(predicted) == {"O"}
+
+
+def test_entity_bias_is_zero_for_plain_labels_and_checked():
+    tokens = [["a", "b"], ["b", "a"]]
+    tagger = SequenceTagger(**{**TINY, "epochs": 1, "entity_bias": 3.0})
+    assert tagger.fit(tokens, [["X", "Y"], ["Y", "X"]]).entity_bias_ == 0.0
+    for bad in ("high", float("nan"), True):
+        with pytest.raises(ValueError, match=r"`entity_bias` must be \"auto\", None or a finite"):
+            SequenceTagger(entity_bias=bad).fit(*split(TRAIN))
 
 
 # --------------------------------------------------------------------------- bad inputs
