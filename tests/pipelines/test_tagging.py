@@ -328,6 +328,38 @@ def test_pretrained_vectors_initialise_the_embedding(tmp_path):
     np.testing.assert_array_equal(weights[vocabulary.index("rome")], [4, 5, 6])
 
 
+def test_pretrained_vocabulary_keeps_vectors_of_words_unseen_in_training(tmp_path):
+    from rnnkit.data._embeddings import extend_with_vector_words
+
+    path = tmp_path / "vectors.txt"
+    lines = ["ann 1 1", "oslo 2 2", "paris 3 3", "bob 4 4", "lima 5 5", "kyiv 6 6"]
+    path.write_text("\n".join(lines) + "\n")
+    tokens, tags = split(TRAIN)
+    # Room for two words beyond the reserved and training ones: the first two new words of the file.
+    training_words = len({t.lower() for s in tokens for t in s})
+    tagger = SequenceTagger(
+        **{**TINY, "epochs": 1, "pretrained_embeddings": str(path)},
+        max_tokens=4 + training_words + 2,
+    )
+    tagger.fit(tokens, tags)
+    vocabulary = tagger.model.get_layer("word_vectorizer").get_vocabulary()
+    assert vocabulary[-2:] == ["paris", "lima"]  # in file order, after the training words
+    weights = tagger.model.get_layer("word_embedding").get_weights()[0]
+    np.testing.assert_array_equal(weights[vocabulary.index("paris")], [3, 3])
+    np.testing.assert_array_equal(weights[vocabulary.index("lima")], [5, 5])
+    assert "kyiv" not in vocabulary
+    header = tmp_path / "w2v.txt"
+    header.write_text("3 2\nx 1 1\ny 2 2\nz 3 3\n")
+    assert extend_with_vector_words(["", "[UNK]", "y"], header, None) == [
+        "",
+        "[UNK]",
+        "y",
+        "x",
+        "z",
+    ]
+    assert extend_with_vector_words(["", "[UNK]", "y"], header, 3) == ["", "[UNK]", "y"]
+
+
 @pytest.mark.parametrize("kind", ["cnn", "lstm"])
 def test_char_encoder_ignores_padding_and_round_trips(kind, tmp_path):
     layer = TaggerCharEncoder(12, kind=kind, embedding_dim=3, units=4, seed=1)
@@ -588,7 +620,8 @@ def test_wnut16_entity_f1_goal():
     from rnnkit import datasets
 
     data = datasets.wnut16(seed=0)
-    tagger = SequenceTagger(seed=0).fit(*data["train"], validation_data=data["validation"])
+    tagger = SequenceTagger(seed=0, pretrained_embeddings=datasets.glove_6b_50d())
+    tagger.fit(*data["train"], validation_data=data["validation"])
     assert tagger.evaluate(*data["test"])["f1"] >= 0.45
 
 
