@@ -82,14 +82,16 @@ def run_one(data, crf: bool, seed: int, quick: bool, overrides: dict | None = No
     tagger.predict(test[0])
     tag_seconds = time.perf_counter() - start
     scores = tagger.evaluate(*test)
-    # The same model without its entity bias (chosen on the validation split), side by side.
-    bias = tagger.entity_bias_
-    tagger._set_entity_bias(0.0)
-    unbiased = tagger.evaluate(*test)
-    tagger._set_entity_bias(bias)
+    # Side by side: the same model with `entity_bias="auto"` (chosen on the validation split).
+    configured, bias, biased = tagger.entity_bias_, 0.0, scores
+    if tagger.scheme_ is not None:
+        bias = tagger._choose_entity_bias(*validation)
+        tagger._set_entity_bias(bias)
+        biased = tagger.evaluate(*test)
+        tagger._set_entity_bias(configured)
     return {
         "bias": bias,
-        "f1_unbiased": unbiased["f1"],
+        "f1_biased": biased["f1"],
         "accuracy": scores["accuracy"],
         "f1": scores["f1"],
         "train_s": train_seconds,
@@ -145,8 +147,8 @@ def main() -> None:
                     f"  {'CRF' if crf else 'softmax':<7} seed {seed}: {metric} "
                     f"{100 * result[metric]:.2f}, accuracy {100 * result['accuracy']:.2f}, "
                     f"{result['epochs']} epochs in {result['train_s']:.0f} s, "
-                    f"entity bias {result['bias']:g} (f1 {100 * result['f1_unbiased']:.2f} "
-                    "without), "
+                    f"f1 {100 * result['f1_biased']:.2f} with entity_bias='auto' "
+                    f"({result['bias']:g}), "
                     f"{result['tokens_per_s']:,.0f} tokens/s",
                     flush=True,
                 )
@@ -158,7 +160,7 @@ def main() -> None:
                     mean_sd([r[metric] for r in runs], 100),
                     f"{100 * base[metric]:.1f}",
                     (
-                        f"{mean_sd([r['f1_unbiased'] for r in runs], 100)} "
+                        f"{mean_sd([r['f1_biased'] for r in runs], 100)} "
                         f"(bias {', '.join(format(r['bias'], 'g') for r in runs)})"
                         if metric == "f1"
                         else "–"
@@ -172,7 +174,7 @@ def main() -> None:
 
     header = (
         "| task | output | metric | score (mean ± sd) | majority baseline "
-        "| score without the entity bias | token accuracy | training time | tagging tokens/s |"
+        "| with `entity_bias='auto'` | token accuracy | training time | tagging tokens/s |"
     )
     command = " ".join(["python benchmarks/tagging.py", *sys.argv[1:]])
     settings = (
@@ -189,9 +191,8 @@ def main() -> None:
         "",
         f"`{command}` — {settings}, mean over {args.seeds} seed(s), scores in %.",
         "",
-        "Entity bias: `entity_bias='auto'` (the default) adds the value with the best "
-        "validation F1 to every entity tag's score at decoding; the column before token "
-        "accuracy scores the same models without it.",
+        "`entity_bias='auto'` adds the value with the best validation F1 to every entity "
+        "tag's score at decoding; its column scores the same models with it (off by default).",
         "",
         header,
         "|---|---|---|---|---|---|---|---|---|",

@@ -457,7 +457,7 @@ def test_entity_bias_auto_takes_the_best_validation_f1(tmp_path):
     # Few epochs: the tagger is unsure, so the bias changes its answers.
     tokens, tags = split(TRAIN)
     val_tokens, val_tags = split(TEST)
-    tagger = SequenceTagger(**{**TINY, "epochs": 6, "patience": 50})
+    tagger = SequenceTagger(**{**TINY, "epochs": 6, "patience": 50, "entity_bias": "auto"})
     tagger.fit(tokens, tags, validation_data=(val_tokens, val_tags))
     chosen = tagger.entity_bias_
     assert chosen in SequenceTagger.ENTITY_BIAS_GRID
