@@ -37,6 +37,7 @@ from rnnkit._task import (
     check_same_length,
     check_vocabulary_size,
 )
+from rnnkit.data._embeddings import extend_with_vector_words
 
 __all__ = ["SentimentClassifier"]
 
@@ -207,7 +208,9 @@ class SentimentClassifier(ClassifierMixin, Task):
         embedding_dim: size of the word vectors; `None` means 32, or the dimension of
             `pretrained_embeddings` when given.
         pretrained_embeddings: path of a GloVe/word2vec text file to initialise the embeddings
-            (fine-tuned during training), or `None` to learn them from scratch.
+            (fine-tuned during training), e.g. `rnnkit.datasets.glove_6b_50d()`, or `None` to
+            learn them from scratch. The vocabulary is then the training words followed by
+            the file's most frequent other words, up to `vocabulary_size`.
         max_length: texts longer than this many tokens are truncated.
         vocabulary_size: size of the vocabulary: the most frequent training words plus the 4
             reserved ids (padding, OOV, start, end).
@@ -369,6 +372,15 @@ class SentimentClassifier(ClassifierMixin, Task):
             name="vectorizer",
         )
         vectorizer.adapt(train_texts)
+        if self.pretrained_embeddings is not None:
+            # Words of the vectors file that training never saw keep their vectors.
+            vectorizer.set_vocabulary(
+                extend_with_vector_words(
+                    vectorizer.get_vocabulary(),
+                    self.pretrained_embeddings,
+                    int(self.vocabulary_size),
+                )
+            )
         vocabulary = vectorizer.get_vocabulary()
 
         embedding_dim = self.embedding_dim
