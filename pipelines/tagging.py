@@ -534,7 +534,7 @@ class SequenceTagger(Task):
             precision down), below 0 fewer. `"auto"`: after training, the value of
             `ENTITY_BIAS_GRID` with the best entity F1 on the validation sentences (0
             without them); kept in `entity_bias_`. None or 0: no shift. On WNUT-16 "auto"
-            changed test F1 by -0.5 to +0.2 (3 seeds, `benchmarks/tagging.py`), so it is off by
+            changed test F1 by -0.5 to +0.6 (3 seeds, `benchmarks/tagging.py`), so it is off by
             default. Ignored for plain labels.
         pretrained_embeddings: path of a GloVe/word2vec text file (`.bz2`/`.gz` work) that
             initialises the word embeddings, e.g. `rnnkit.datasets.glove_6b_50d()`. The
