@@ -164,6 +164,58 @@ class TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class LinearDecay(keras.callbacks.Callback):
+    """Holds the learning rate at `rate`, then decays it linearly to 0 by the end of training.
+
+    The run's progress is the larger of the share of `epochs` done and the share of
+    `time_budget` seconds spent (when given), so the rate reaches 0 when the first of the
+    two limits ends training, on a fast machine and on a slow one alike. The rate stays at
+    `rate` for the first `hold` of the run. Updated before every batch. Batches per epoch
+    are Keras's `steps` when known, else counted in the first epoch (which then decays with
+    time only).
+    """
+
+    def __init__(
+        self, rate: float, epochs: int, time_budget: float | None = None, hold: float = 0.0
+    ):
+        super().__init__()
+        self.rate = float(rate)
+        self.epochs = int(epochs)
+        self.time_budget = float(time_budget) if time_budget else None
+        self.hold = float(hold)
+
+    def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
+        self._steps = self.params.get("steps") if self.params else None
+        self._epoch = 0
+        self._seen = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        self._seen = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._steps = self._steps or self._seen
+        if logs is not None:  # in the history, as keras.callbacks.LearningRateScheduler does
+            logs["learning_rate"] = float(np.asarray(self.model.optimizer.learning_rate))
+
+    def progress(self, batch: int = 0) -> float:
+        """The share of the run done before `batch` of the current epoch, in [0, 1]."""
+        done = self._epoch + (min(batch / self._steps, 1.0) if self._steps else 0.0)
+        share = done / self.epochs
+        if self.time_budget:
+            share = max(share, (time.perf_counter() - self._start) / self.time_budget)
+        return min(share, 1.0)
+
+    def on_train_batch_end(self, batch, logs=None):
+        # Counted at the end: Keras begins one batch more than an unsized dataset holds.
+        self._seen = batch + 1
+
+    def on_train_batch_begin(self, batch, logs=None):
+        decayed = (self.progress(batch) - self.hold) / (1.0 - self.hold)
+        self.model.optimizer.learning_rate = self.rate * (1.0 - max(decayed, 0.0))
+
+
 class Task(BaseEstimator):
     """Base class of the pipeline facades (see the module docstring)."""
 

@@ -188,3 +188,58 @@ def test_graph_function_is_built_once_per_model_and_key():
     np.testing.assert_allclose(second(tf.constant(x)), task.predict(x), rtol=1e-6)
     with pytest.raises(NotFittedError):
         _Doubler()._graph_function("predict", build)
+
+
+class _RateLog(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.rates = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.rates.append(float(self.model.optimizer.learning_rate))
+
+
+def _fit_with(callback, epochs=4, steps=5):
+    x = np.ones((steps, 1), "float32")
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    log = _RateLog()
+    model.fit(x, x, batch_size=1, epochs=epochs, verbose=0, callbacks=[callback, log])
+    return np.array(log.rates)
+
+
+def test_linear_decay_reaches_zero_at_the_last_epoch():
+    rates = _fit_with(_task.LinearDecay(0.1, epochs=4), epochs=4, steps=5)
+    batches = np.arange(20)  # 4 epochs of 5 batches: progress = batch / 20
+    np.testing.assert_allclose(rates, 0.1 * (1 - batches / 20), rtol=1e-6)
+
+
+def test_linear_decay_follows_the_time_budget_when_it_ends_first():
+    # A budget far shorter than the epochs: the rate is already 0 after the first batch.
+    rates = _fit_with(_task.LinearDecay(0.1, epochs=1000, time_budget=1e-9), epochs=2)
+    assert rates[0] == 0.0 and np.all(rates == 0.0)
+    # A budget far longer than the epochs: the epochs set the pace.
+    rates = _fit_with(_task.LinearDecay(0.1, epochs=2, time_budget=1e9), epochs=2, steps=4)
+    np.testing.assert_allclose(rates, 0.1 * (1 - np.arange(8) / 8), rtol=1e-6)
+
+
+def test_linear_decay_counts_the_batches_of_an_unsized_dataset():
+    # A filtered dataset has no known length: the first epoch keeps the full rate (no time
+    # budget), later epochs use the batch count of the first.
+    ds = tf.data.Dataset.from_tensor_slices((np.ones((5, 1), "float32"),) * 2)
+    ds = ds.filter(lambda x, y: True).batch(1)
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    log = _RateLog()
+    model.fit(ds, epochs=2, verbose=0, callbacks=[_task.LinearDecay(0.1, epochs=2), log])
+    rates = np.array(log.rates)
+    np.testing.assert_allclose(rates[:5], 0.1, rtol=1e-6)
+    np.testing.assert_allclose(rates[5:], 0.1 * (1 - (5 + np.arange(5)) / 10), rtol=1e-6)
+
+
+def test_linear_decay_holds_the_rate_first():
+    rates = _fit_with(_task.LinearDecay(0.1, epochs=2, hold=0.5), epochs=2, steps=5)
+    progress = np.arange(10) / 10
+    expected = 0.1 * (1 - np.clip((progress - 0.5) / 0.5, 0, None))
+    np.testing.assert_allclose(rates, expected, rtol=1e-6)
+    assert rates[5] == pytest.approx(0.1) and rates[9] == pytest.approx(0.02)

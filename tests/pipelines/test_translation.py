@@ -274,6 +274,7 @@ def test_unfitted_and_bad_inputs_give_clear_errors(trained):
         ({"batch_tokens": 0}, "`batch_tokens`"),
         ({"time_budget": -5}, "`time_budget`"),
         ({"learning_rate_decay": 1.5}, "`learning_rate_decay`"),
+        ({"learning_rate_decay": "cosine"}, "`learning_rate_decay`"),
     ],
 )
 def test_bad_options_name_the_option(params, match):
@@ -306,6 +307,13 @@ def test_other_cells_attention_and_tied_embeddings_with_two_layers(
     assert Translator.load(path).translate(SOURCES[:4], beam_width=2) == tr.translate(
         SOURCES[:4], beam_width=2
     )
+
+
+def test_linear_learning_rate_decay_ends_near_zero():
+    tr = Translator(**TINY, epochs=3, batch_tokens=16, learning_rate_decay="linear")
+    rates = tr.fit(SOURCES, TARGETS).history_["learning_rate"]
+    assert rates[0] >= rates[1] >= rates[2]
+    assert rates[2] < tr.learning_rate / 3
 
 
 def test_time_budget_stops_training():
