@@ -179,6 +179,8 @@ class LinearDecay(keras.callbacks.Callback):
         self, rate: float, epochs: int, time_budget: float | None = None, hold: float = 0.0
     ):
         super().__init__()
+        if not 0 <= hold < 1:
+            raise ValueError(f"`hold` must be in [0, 1), got {hold!r}.")
         self.rate = float(rate)
         self.epochs = int(epochs)
         self.time_budget = float(time_budget) if time_budget else None

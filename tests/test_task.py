@@ -243,3 +243,5 @@ def test_linear_decay_holds_the_rate_first():
     expected = 0.1 * (1 - np.clip((progress - 0.5) / 0.5, 0, None))
     np.testing.assert_allclose(rates, expected, rtol=1e-6)
     assert rates[5] == pytest.approx(0.1) and rates[9] == pytest.approx(0.02)
+    with pytest.raises(ValueError, match="`hold`"):
+        _task.LinearDecay(0.1, epochs=2, hold=1.0)
