@@ -152,20 +152,20 @@ def extend_with_vector_words(
 ) -> list[str]:
     """`vocabulary` followed by the vectors file's other words, up to `max_size` in all.
 
-        The file's words are taken in file order (GloVe and word2vec list frequent words first), so
-        a model whose vocabulary is extended this way keeps the pretrained vector of a word it never
-        saw in training instead of mapping it to `[UNK]`. Only the first field of each line is read,
-    and only until `max_size` is reached (for a 50,000-word vocabulary, the first ~50,000 lines of
-    GloVe 6B: 1.8 s against 11 s for `load_word_vectors`' full pass).
+    The file's words are taken in file order (GloVe and word2vec list frequent words first), so
+    a model whose vocabulary is extended this way keeps the pretrained vector of a word it never
+    saw in training instead of mapping it to `[UNK]`. Only the first field of each line is read,
+    and only until `max_size` is reached (for a 50,000-word vocabulary, the first ~50,000 lines
+    of GloVe 6B: 1.8 s against 11 s for `load_word_vectors`' full pass).
 
-        Args:
-            vocabulary: tokens in id order (e.g. `TextVectorizer.get_vocabulary()`).
-            path: a GloVe or word2vec text file (`.gz`/`.bz2`/`.xz` work).
-            max_size: the most tokens returned (None: every word of the file).
-            encoding: the file's text encoding.
+    Args:
+        vocabulary: tokens in id order (e.g. `TextVectorizer.get_vocabulary()`).
+        path: a GloVe or word2vec text file (`.gz`/`.bz2`/`.xz` work).
+        max_size: the most tokens returned (None: every word of the file).
+        encoding: the file's text encoding.
 
-        Returns:
-            A new list: `vocabulary` unchanged, then the new words.
+    Returns:
+        A new list: `vocabulary` unchanged, then the new words.
     """
     words = list(vocabulary)
     if max_size is not None and len(words) >= max_size:
