@@ -29,6 +29,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
 from rnnkit.export import export_saved_model
+from rnnkit.optimizers import LazyAdam
 
 _STATE_ENTRY = "rnnkit.json"
 _FORMAT_VERSION = 1
@@ -257,13 +258,14 @@ class Task(BaseEstimator):
             keras.utils.set_random_seed(int(seed))
 
     def _optimizer(
-        self, learning_rate: float, clipnorm: float | None
+        self, learning_rate: float, clipnorm: float | None, *, lazy: bool = False
     ) -> keras.optimizers.Optimizer:
-        # Gradient clipping is on by default: RNNs suffer exploding gradients.
+        # Gradient clipping is on by default: RNNs suffer exploding gradients. `lazy`: Adam
+        # that updates only the rows of an embedding table a batch touches.
         kwargs = {"learning_rate": learning_rate}
         if clipnorm:
             kwargs["clipnorm"] = clipnorm
-        return keras.optimizers.Adam(**kwargs)
+        return LazyAdam(**kwargs) if lazy else keras.optimizers.Adam(**kwargs)
 
     def _callbacks(
         self,

@@ -5,7 +5,8 @@ import importlib
 import pytest
 
 PUBLIC = {
-    "rnnkit": ["__version__", "data", "datasets", "export", "layers"],
+    "rnnkit": ["__version__", "data", "datasets", "export", "layers", "optimizers"],
+    "rnnkit.optimizers": ["LazyAdam"],
     "rnnkit.layers": [
         "BahdanauAttention",
         "CRF",
