@@ -96,42 +96,6 @@ def detokenize(text: tf.Tensor) -> tf.Tensor:
     return tf.strings.strip(text)
 
 
-def _project(x, kernel, bias):
-    """`x [..., D] @ kernel [V, D]^T + bias`: one 2-D matmul (an einsum over "...d,vd"
-    measured 20x slower to train)."""
-    flat = ops.reshape(x, (-1, x.shape[-1]))
-    logits = tf.matmul(flat, ops.cast(kernel, x.dtype), transpose_b=True) + ops.cast(bias, x.dtype)
-    return ops.reshape(logits, (*ops.shape(x)[:-1], kernel.shape[0]))
-
-
-@keras.saving.register_keras_serializable(package="rnnkit")
-class VocabularyProjection(keras.layers.Layer):
-    """`Dense(vocabulary_size)` with its kernel stored one row per word, `[vocabulary, inputs]`.
-
-    The same numbers as `keras.layers.Dense`; the layout makes the gradient of a sampled
-    softmax (which looks up the rows of the sampled words) a sparse `tf.IndexedSlices`, so
-    `rnnkit.optimizers.LazyAdam` updates those rows only.
-    """
-
-    def __init__(self, vocabulary_size, **kwargs):
-        super().__init__(**kwargs)
-        self.vocabulary_size = vocabulary_size
-
-    def build(self, input_shape):
-        self.kernel = self.add_weight(
-            shape=(self.vocabulary_size, input_shape[-1]),
-            initializer="glorot_uniform",
-            name="kernel",
-        )
-        self.bias = self.add_weight(shape=(self.vocabulary_size,), initializer="zeros", name="bias")
-
-    def call(self, inputs):
-        return _project(inputs, self.kernel, self.bias)
-
-    def get_config(self):
-        return {**super().get_config(), "vocabulary_size": self.vocabulary_size}
-
-
 @keras.saving.register_keras_serializable(package="rnnkit")
 class TranslationModel(keras.Model):
     """Attentional encoder-decoder over token ids, with its vectorisers and in-graph decoding.
@@ -163,10 +127,6 @@ class TranslationModel(keras.Model):
         tie_embeddings: use the target embedding matrix as the output layer's weights.
         sampled_softmax: train with a sampled softmax over this many words drawn per batch
             (see `train_step`); None trains with the full softmax.
-        output_by_word: keep the (untied) output kernel one row per word,
-            `[vocabulary, units]` (`VocabularyProjection`), so that a sampled softmax's
-            gradient is sparse. `Translator` sets it; the default `False` (a `Dense` kernel
-            `[units, vocabulary]`) is the layout of models saved before it existed.
         **kwargs: base `keras.Model` arguments.
 
     Example:
@@ -194,7 +154,6 @@ class TranslationModel(keras.Model):
         max_length=50,
         tie_embeddings=False,
         sampled_softmax=None,
-        output_by_word=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -216,7 +175,6 @@ class TranslationModel(keras.Model):
         self.max_length = max_length
         self.tie_embeddings = bool(tie_embeddings)
         self.sampled_softmax = sampled_softmax
-        self.output_by_word = bool(output_by_word)
         self.source_vocabulary_size = source_vectorizer.vocabulary_size
         self.target_vocabulary_size = target_vectorizer.vocabulary_size
         self._state_count = 2 if cell == "lstm" else 1
@@ -273,13 +231,7 @@ class TranslationModel(keras.Model):
         )
         self.output_layer = None
         if not self.tie_embeddings:
-            # `output_by_word`: the kernel one row per word (`VocabularyProjection`), so the
-            # sampled softmax's gradient is sparse; off only in models saved before it existed
-            # (a `Dense` kernel `[units, vocabulary]`), which load as they were saved.
-            if self.output_by_word:
-                self.output_layer = VocabularyProjection(self.target_vocabulary_size, name="logits")
-            else:
-                self.output_layer = keras.layers.Dense(self.target_vocabulary_size, name="logits")
+            self.output_layer = keras.layers.Dense(self.target_vocabulary_size, name="logits")
         self.dropout_layer = keras.layers.Dropout(dropout, name="dropout")
         banned = np.zeros([self.target_vocabulary_size], "float32")
         banned[list(_BANNED)] = _NEG
@@ -323,11 +275,9 @@ class TranslationModel(keras.Model):
 
     def _output_weights(self):
         """The output layer as `(kernel [V, D], bias [V])` (float32 variables' values)."""
-        if self.output_layer is None:
-            return self.target_embedding.embeddings, self.output_bias
-        if self.output_by_word:
-            return self.output_layer.kernel, self.output_layer.bias
-        return ops.transpose(self.output_layer.kernel), self.output_layer.bias
+        if self.output_layer is not None:
+            return ops.transpose(self.output_layer.kernel), self.output_layer.bias
+        return self.target_embedding.embeddings, self.output_bias
 
     def _output(self, query, context, training=False):
         return self._logits(self._attentional_vector(query, context, training))
@@ -335,7 +285,11 @@ class TranslationModel(keras.Model):
     def _logits(self, attentional):
         if self.output_layer is not None:
             return self.output_layer(attentional)
-        return _project(attentional, self.target_embedding.embeddings, self.output_bias)
+        embeddings = ops.cast(self.target_embedding.embeddings, attentional.dtype)
+        # One 2-D matmul (an einsum over "...d,vd" measured 20x slower to train).
+        flat = ops.reshape(attentional, (-1, attentional.shape[-1]))
+        logits = ops.matmul(flat, ops.transpose(embeddings)) + self.output_bias
+        return ops.reshape(logits, (*ops.shape(attentional)[:-1], self.target_vocabulary_size))
 
     def decode_step(self, tokens, states, memory, projected_keys, mask, training=False):
         """One decoder step: `tokens [N]` -> `(logits [N, V], states, attention weights)`."""
@@ -520,7 +474,6 @@ class TranslationModel(keras.Model):
             "max_length": self.max_length,
             "tie_embeddings": self.tie_embeddings,
             "sampled_softmax": self.sampled_softmax,
-            "output_by_word": self.output_by_word,
         }
         return {**super().get_config(), **config}
 
@@ -531,9 +484,7 @@ class Translator(Task):
     `fit` learns a source and a target vocabulary (`rnnkit.data.TextVectorizer`, words and
     punctuation, lower-cased), batches the pairs by length under a token budget
     (`rnnkit.data.batch_dataset`) and trains a `TranslationModel` with teacher forcing,
-    Adam (`rnnkit.optimizers.LazyAdam`: the embedding tables and the sampled output layer
-    update only the rows a batch touches), gradient clipping and early stopping on the
-    validation loss. `translate` decodes
+    Adam, gradient clipping and early stopping on the validation loss. `translate` decodes
     with greedy search (`beam_width=1`) or batched beam search, both as one TensorFlow
     `while_loop` per batch; `export` writes a SavedModel whose `serving_default(text)`
     returns exactly what `translate` returns. Outputs are lower-cased (as the vocabularies).
@@ -553,8 +504,8 @@ class Translator(Task):
         source_vocabulary_size: most frequent source tokens kept (4 reserved ids included).
         target_vocabulary_size: most frequent target tokens kept (the decoder never outputs
             the others); the output softmax is this wide. With `sampled_softmax` a training
-            step hardly grows with it (the optimizer updates only the rows it touches);
-            validation and decoding use the full softmax.
+            step grows only with the optimizer's update of the wider layer; validation and
+            decoding use the full softmax.
         max_length: sources longer than this many tokens are truncated (with a warning in
             `translate`), training targets too; also the longest output.
         dropout: dropout on the embeddings and on the attentional vector.
@@ -777,12 +728,11 @@ class Translator(Task):
             max_length=self.max_length,
             tie_embeddings=self.tie_embeddings,
             sampled_softmax=self.sampled_softmax,
-            output_by_word=True,
             name="translation_model",
         )
         model.build()
         model.compile(
-            optimizer=self._optimizer(self.learning_rate, self.clipnorm, lazy=True),
+            optimizer=self._optimizer(self.learning_rate, self.clipnorm),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=_PAD),
         )
         self.model_ = model

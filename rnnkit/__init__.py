@@ -4,7 +4,7 @@ from rnnkit._quiet import quiet_tensorflow_startup
 
 quiet_tensorflow_startup()
 
-from rnnkit import data, datasets, export, layers, optimizers  # noqa: E402
+from rnnkit import data, datasets, export, layers  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -14,5 +14,4 @@ __all__ = [
     "datasets",
     "export",
     "layers",
-    "optimizers",
 ]

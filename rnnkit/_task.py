@@ -29,7 +29,6 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
 from rnnkit.export import export_saved_model
-from rnnkit.optimizers import LazyAdam
 
 _STATE_ENTRY = "rnnkit.json"
 _FORMAT_VERSION = 1
@@ -258,14 +257,13 @@ class Task(BaseEstimator):
             keras.utils.set_random_seed(int(seed))
 
     def _optimizer(
-        self, learning_rate: float, clipnorm: float | None, *, lazy: bool = False
+        self, learning_rate: float, clipnorm: float | None
     ) -> keras.optimizers.Optimizer:
-        # Gradient clipping is on by default: RNNs suffer exploding gradients. `lazy`: Adam
-        # that updates only the rows of an embedding table a batch touches.
+        # Gradient clipping is on by default: RNNs suffer exploding gradients.
         kwargs = {"learning_rate": learning_rate}
         if clipnorm:
             kwargs["clipnorm"] = clipnorm
-        return LazyAdam(**kwargs) if lazy else keras.optimizers.Adam(**kwargs)
+        return keras.optimizers.Adam(**kwargs)
 
     def _callbacks(
         self,

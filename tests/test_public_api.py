@@ -5,8 +5,7 @@ import importlib
 import pytest
 
 PUBLIC = {
-    "rnnkit": ["__version__", "data", "datasets", "export", "layers", "optimizers"],
-    "rnnkit.optimizers": ["LazyAdam"],
+    "rnnkit": ["__version__", "data", "datasets", "export", "layers"],
     "rnnkit.layers": [
         "BahdanauAttention",
         "CRF",

@@ -1,6 +1,5 @@
 """Translator: training, in-graph decoding, attention, save/load and SavedModel export."""
 
-import copy
 import os
 import warnings
 
@@ -12,8 +11,7 @@ import tensorflow as tf
 from sklearn.exceptions import NotFittedError
 
 from pipelines import Translator
-from pipelines.translation import TranslationModel, VocabularyProjection, detokenize
-from rnnkit.optimizers import LazyAdam
+from pipelines.translation import TranslationModel, detokenize
 from tests.helpers import run_without_rnnkit
 
 # A toy "translation": every word has one translation and the order is kept.
@@ -128,7 +126,7 @@ def test_scheduled_sampling_trains():
 def test_sampled_softmax_learns_the_toy_task():
     # 9 target ids (4 reserved + 5 words); each step scores the reference word against 6
     # sampled ones. The validation loss is the full softmax, as `evaluate`'s. 40 epochs: with
-    # 25, one sentence of 12 was still wrong for some seeds (Adam and LazyAdam alike).
+    # 25, one sentence of 12 was still wrong for one seed of 3.
     tr = Translator(**TINY, **{**LEARN, "epochs": 40}, sampled_softmax=6)
     tr.fit(SOURCES, TARGETS, validation_data=(SOURCES, TARGETS))
     assert tr.model.sampled_softmax == 6
@@ -143,60 +141,6 @@ def test_sampled_softmax_learns_the_toy_task():
         total += float(tf.reduce_sum(losses * real) / tf.reduce_sum(real)) * len(target_out)
         count += len(target_out)
     assert tr.history_["val_loss"][-1] == pytest.approx(total / count, rel=1e-4)
-
-
-def test_sampled_softmax_gradient_is_sparse_rows_for_lazy_adam():
-    # The output kernel is stored one row per word, so the sampled softmax's gradient names
-    # only the sampled rows and LazyAdam leaves the others alone.
-    tr = Translator(**TINY, epochs=1, sampled_softmax=3, target_vocabulary_size=9)
-    model = tr.fit(SOURCES, TARGETS).model
-    assert isinstance(model.optimizer, LazyAdam)
-    assert isinstance(model.output_layer, VocabularyProjection)
-    kernel, bias = model._output_weights()
-    assert tuple(kernel.shape) == (model.target_vocabulary_size, 8)
-    inputs = tf.random.normal([4, 8])
-    labels = tf.constant([[4], [5], [6], [7]], tf.int64)
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_sum(
-            tf.nn.sampled_softmax_loss(
-                kernel, bias, labels, inputs, 3, model.target_vocabulary_size
-            )
-        )
-    gradient = tape.gradient(loss, model.output_layer.kernel)
-    assert isinstance(gradient, tf.IndexedSlices)
-
-
-def test_vocabulary_projection_equals_dense():
-    dense = keras.layers.Dense(7)
-    projection = VocabularyProjection(7)
-    x = tf.random.normal([2, 3, 5], seed=0)
-    dense(x), projection(x)
-    projection.set_weights([dense.kernel.numpy().T, np.arange(7, dtype="float32")])
-    dense.bias.assign(np.arange(7, dtype="float32"))
-    np.testing.assert_allclose(projection(x).numpy(), dense(x).numpy(), rtol=1e-6, atol=1e-6)
-    assert VocabularyProjection.from_config(projection.get_config()).vocabulary_size == 7
-
-
-def test_translators_saved_with_a_dense_output_layer_still_load(trained, tmp_path):
-    # Translators saved before `VocabularyProjection` have a Dense kernel [units, vocabulary].
-    legacy = TranslationModel.from_config({**trained.model.get_config(), "output_by_word": False})
-    legacy.build()
-    assert isinstance(legacy.output_layer, keras.layers.Dense)
-    legacy.set_weights(
-        [
-            w.T if w.shape != tuple(v.shape) else w
-            for w, v in zip(trained.model.get_weights(), legacy.weights, strict=True)
-        ]
-    )
-    old = copy.copy(trained)
-    old.model_ = legacy
-    old.save(tmp_path / "old.keras")
-    loaded = Translator.load(tmp_path / "old.keras")
-    assert isinstance(loaded.model.output_layer, keras.layers.Dense)
-    for beam_width in (1, 3):
-        assert loaded.translate(SOURCES, beam_width=beam_width) == trained.translate(
-            SOURCES, beam_width=beam_width
-        )
 
 
 def test_evaluate_matches_sacrebleu_and_the_masked_loss(trained):
