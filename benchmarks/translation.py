@@ -281,6 +281,7 @@ def main() -> None:
                 "batch_tokens",
                 "time_budget",
                 "epochs",
+                "average_checkpoints",
                 "length_penalty",
             )
         ),
@@ -335,6 +336,15 @@ def main() -> None:
                 f"Validation BLEU: greedy, on the first {args.curve or 500} validation pairs; "
                 "its time is not in the epoch seconds (it is in the training wall time).",
             ]
+    losses = getattr(tr, "checkpoint_losses_", {})
+    if losses:
+        lines += [
+            "",
+            "Checkpoint averaging (`average_checkpoints`), validation loss of each candidate: "
+            + ", ".join(f"{name} {loss:.4f}" for name, loss in losses.items())
+            + f"; the model above is the {min(losses, key=losses.get)} "
+            f"(`averaged_epochs_={tr.averaged_epochs_}`).",
+        ]
     whole, softmax = share["whole step"], share["softmax only"]
     full = share["full softmax step"]
     sampled = tr.model.sampled_softmax

@@ -29,6 +29,7 @@ from keras import ops
 from rnnkit import data, layers
 from rnnkit._search import beam_search, greedy_search, tile_beams
 from rnnkit._task import (
+    EpochSnapshots,
     LinearDecay,
     Task,
     as_text_list,
@@ -535,6 +536,11 @@ class Translator(Task):
             similar length, so short sentences come in large batches.
         patience: epochs without a better validation loss before training stops (the best
             weights are restored); needs `validation_data`; `None` or 0 turns it off.
+        average_checkpoints: checkpoint averaging: at the end of training, the means of the
+            weights at the last 2 ... `average_checkpoints` epoch ends are scored by the
+            validation loss against the final weights, and the best is kept
+            (`averaged_epochs_`, `checkpoint_losses_`); needs `validation_data`. 1 keeps the
+            final weights.
         beam_width: default beam width of `translate`, `evaluate`, `attention` and `export`
             (1 is greedy search).
         length_penalty: default GNMT length penalty `alpha` of beam search (0 is none).
@@ -574,6 +580,7 @@ class Translator(Task):
         epochs: int = 12,
         batch_tokens: int = 1024,
         patience: int | None = 1,
+        average_checkpoints: int = 1,
         beam_width: int = 4,
         length_penalty: float = 0.6,
         seed: int | None = None,
@@ -599,6 +606,7 @@ class Translator(Task):
         self.epochs = epochs
         self.batch_tokens = batch_tokens
         self.patience = patience
+        self.average_checkpoints = average_checkpoints
         self.beam_width = beam_width
         self.length_penalty = length_penalty
         self.seed = seed
@@ -616,6 +624,7 @@ class Translator(Task):
             check_positive_int(getattr(self, name), name)
         check_positive_int(self.batch_tokens, "batch_tokens")
         check_positive_int(self.patience, "patience", allow_none=True)
+        check_positive_int(self.average_checkpoints, "average_checkpoints")
         check_positive_int(self.beam_width, "beam_width")
         for name in ("source_vocabulary_size", "target_vocabulary_size"):
             check_vocabulary_size(getattr(self, name), name)
@@ -689,7 +698,9 @@ class Translator(Task):
 
         Returns:
             `self`, fitted: `model`, `history_` (per-epoch losses), `training_time_`
-            (seconds), `epochs_` (epochs run).
+            (seconds, checkpoint averaging included), `epochs_` (epochs run),
+            `averaged_epochs_` (epoch-end weights averaged into the model; 1: the final
+            weights) and `checkpoint_losses_` (validation loss of each averaging candidate).
         """
         self._check_params()
         sources = as_text_list(sources, "sources")
@@ -705,7 +716,14 @@ class Translator(Task):
             validation = (val_sources, val_targets)
 
         self._seed()
-        for attr in ("model_", "history_", "training_time_", "epochs_"):
+        for attr in (
+            "model_",
+            "history_",
+            "training_time_",
+            "epochs_",
+            "averaged_epochs_",
+            "checkpoint_losses_",
+        ):
             self.__dict__.pop(attr, None)
         source_vectorizer = data.TextVectorizer(
             max_tokens=self.source_vocabulary_size, name="source_vectorizer"
@@ -743,19 +761,47 @@ class Translator(Task):
             # Bucketed batches vary in number from epoch to epoch, which Keras reports as
             # "ran out of data" although every epoch sees every pair.
             warnings.filterwarnings("ignore", message="Your input ran out of data")
-            history = self._fit_model(model, train_ds, val_ds)
-        self.training_time_ = time.perf_counter() - start
+            snapshots = EpochSnapshots(self.average_checkpoints)
+            history = self._fit_model(model, train_ds, val_ds, snapshots)
         self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
         self.epochs_ = len(history.epoch)
+        self.averaged_epochs_ = 1
+        self.checkpoint_losses_ = {}
+        if len(snapshots.snapshots) > 1:
+            self._average_checkpoints(snapshots, val_ds)
+        self.training_time_ = time.perf_counter() - start
         return self
 
-    def _fit_model(self, model, train_ds, val_ds):
+    def _average_checkpoints(self, snapshots: EpochSnapshots, val_ds: tf.data.Dataset) -> None:
+        # Checkpoint averaging: the mean of the weights at the last n epoch ends often scores
+        # better than the last weights. Each n (and the weights fit left, which early stopping
+        # may have restored from an earlier epoch) is scored by the validation loss; the best
+        # is kept. Its time counts as training time.
+        model = self.model_
+        candidates = {"final": EpochSnapshots.weights(model)}
+        for n in range(2, len(snapshots.snapshots) + 1):
+            candidates[f"mean of last {n} epochs"] = snapshots.average(n)
+        losses = {}
+        for name, arrays in candidates.items():
+            EpochSnapshots.assign(model, arrays)
+            losses[name] = self._token_loss(val_ds)
+        best = min(losses, key=losses.get)
+        EpochSnapshots.assign(model, candidates[best])
+        self.checkpoint_losses_ = losses
+        self.averaged_epochs_ = 1 if best == "final" else int(best.split()[3])
+        if self.verbose:
+            report = ", ".join(f"{name} {loss:.4f}" for name, loss in losses.items())
+            print(f"Checkpoint averaging, validation loss: {report}; kept: {best}.", flush=True)
+
+    def _fit_model(self, model, train_ds, val_ds, snapshots=None):
         callbacks = self._callbacks(
             has_validation=val_ds is not None,
             patience=self.patience,
             user_callbacks=self.callbacks,
             time_budget=self.time_budget,
         )
+        if snapshots is not None and val_ds is not None and self.average_checkpoints > 1:
+            callbacks.append(snapshots)
         if self.learning_rate_decay == "linear":
             decay = LinearDecay(self.learning_rate, self.epochs, self.time_budget, _LINEAR_HOLD)
             callbacks.insert(0, decay)
@@ -1013,10 +1059,15 @@ class Translator(Task):
             "history": getattr(self, "history_", {}),
             "training_time": getattr(self, "training_time_", None),
             "epochs": getattr(self, "epochs_", None),
+            "averaged_epochs": getattr(self, "averaged_epochs_", None),
+            "checkpoint_losses": getattr(self, "checkpoint_losses_", None),
         }
 
     def _set_state(self, state: dict) -> None:
         self.history_ = state.get("history", {})
+        # Translators saved before checkpoint averaging existed kept their final weights.
+        self.averaged_epochs_ = state.get("averaged_epochs") or 1
+        self.checkpoint_losses_ = state.get("checkpoint_losses") or {}
         if state.get("training_time") is not None:
             self.training_time_ = state["training_time"]
         if state.get("epochs") is not None:

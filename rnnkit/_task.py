@@ -164,6 +164,42 @@ class TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class EpochSnapshots(keras.callbacks.Callback):
+    """Keeps a copy of the model's trainable weights at the end of each of the last `keep` epochs.
+
+    `snapshots` lists them oldest first (NumPy arrays in `model.trainable_weights` order); an
+    epoch cut short by `TimeBudget` ends like any other, so its weights are the last snapshot.
+    `average(n)` is the element-wise mean of the last `n`, for checkpoint averaging;
+    `weights(model)` and `assign(model, arrays)` read and write such a list.
+    """
+
+    def __init__(self, keep: int):
+        super().__init__()
+        self.keep = int(keep)
+        self.snapshots: list[list[np.ndarray]] = []
+
+    def on_train_begin(self, logs=None):
+        self.snapshots = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.snapshots = [*self.snapshots, self.weights(self.model)][-self.keep :]
+
+    def average(self, n: int) -> list[np.ndarray]:
+        last = self.snapshots[-n:]
+        return [
+            np.mean(arrays, axis=0, dtype=arrays[0].dtype) for arrays in zip(*last, strict=True)
+        ]
+
+    @staticmethod
+    def weights(model: keras.Model) -> list[np.ndarray]:
+        return [np.array(v.numpy()) for v in model.trainable_weights]
+
+    @staticmethod
+    def assign(model: keras.Model, arrays: list[np.ndarray]) -> None:
+        for variable, array in zip(model.trainable_weights, arrays, strict=True):
+            variable.assign(array)
+
+
 class LinearDecay(keras.callbacks.Callback):
     """Holds the learning rate at `rate`, then decays it linearly to 0 by the end of training.
 
