@@ -245,3 +245,25 @@ def test_linear_decay_holds_the_rate_first():
     assert rates[5] == pytest.approx(0.1) and rates[9] == pytest.approx(0.02)
     with pytest.raises(ValueError, match="`hold`"):
         _task.LinearDecay(0.1, epochs=2, hold=1.0)
+
+
+def test_epoch_snapshots_keep_the_last_epochs_and_average_them():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    snapshots = _task.EpochSnapshots(keep=2)
+    seen = []
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(_task.EpochSnapshots.weights(self.model))
+
+    x, y = np.ones((4, 2), "float32"), np.zeros((4, 1), "float32")
+    model.fit(x, y, epochs=3, verbose=0, callbacks=[snapshots, Record()])
+    assert len(snapshots.snapshots) == 2
+    for kept, epoch_end in zip(snapshots.snapshots, seen[1:], strict=True):
+        for a, b in zip(kept, epoch_end, strict=True):
+            np.testing.assert_array_equal(a, b)
+    mean = snapshots.average(2)
+    np.testing.assert_allclose(mean[0], (seen[1][0] + seen[2][0]) / 2, rtol=1e-6)
+    _task.EpochSnapshots.assign(model, mean)
+    np.testing.assert_allclose(model.layers[0].kernel.numpy(), mean[0])

@@ -282,6 +282,7 @@ def test_unfitted_and_bad_inputs_give_clear_errors(trained):
         ({"time_budget": -5}, "`time_budget`"),
         ({"learning_rate_decay": 1.5}, "`learning_rate_decay`"),
         ({"learning_rate_decay": "cosine"}, "`learning_rate_decay`"),
+        ({"average_checkpoints": 0}, "`average_checkpoints`"),
     ],
 )
 def test_bad_options_name_the_option(params, match):
@@ -314,6 +315,28 @@ def test_other_cells_attention_and_tied_embeddings_with_two_layers(
     assert Translator.load(path).translate(SOURCES[:4], beam_width=2) == tr.translate(
         SOURCES[:4], beam_width=2
     )
+
+
+def test_checkpoint_averaging_keeps_the_candidate_with_the_best_validation_loss(tmp_path):
+    val = (SOURCES[:6], TARGETS[:6])
+    tr = Translator(**TINY, epochs=4, batch_tokens=16, patience=None, average_checkpoints=3)
+    tr.fit(SOURCES, TARGETS, validation_data=val)
+    losses = tr.checkpoint_losses_
+    assert list(losses) == ["final", "mean of last 2 epochs", "mean of last 3 epochs"]
+    best = min(losses, key=losses.get)
+    assert tr.averaged_epochs_ == (1 if best == "final" else int(best.split()[3]))
+    # The kept weights are the ones scored: evaluate's loss is the same exact token mean.
+    assert tr.evaluate(*val)["loss"] == pytest.approx(losses[best], rel=1e-5)
+    # "final" is what fit left: the last epoch's weights (no early stopping here), whose
+    # validation loss Keras logged (its batch weighting differs slightly from the token mean).
+    assert losses["final"] == pytest.approx(tr.history_["val_loss"][-1], rel=0.05)
+    tr.save(tmp_path / "t.keras")
+    loaded = Translator.load(tmp_path / "t.keras")
+    assert loaded.averaged_epochs_ == tr.averaged_epochs_
+    assert loaded.checkpoint_losses_ == losses
+    # Without validation data there is nothing to choose by: the final weights stay.
+    plain = Translator(**TINY, epochs=2, average_checkpoints=3).fit(SOURCES, TARGETS)
+    assert plain.averaged_epochs_ == 1 and plain.checkpoint_losses_ == {}
 
 
 def test_linear_learning_rate_decay_ends_near_zero():
