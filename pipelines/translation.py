@@ -778,29 +778,34 @@ class Translator(Task):
         # may have restored from an earlier epoch) is scored by the validation loss; the best
         # is kept. Its time counts as training time.
         model = self.model_
-        candidates = {"final": EpochSnapshots.weights(model)}
+        candidates = {1: EpochSnapshots.weights(model)}
         for n in range(2, len(snapshots.snapshots) + 1):
-            candidates[f"mean of last {n} epochs"] = snapshots.average(n)
+            candidates[n] = snapshots.average(n)
         losses = {}
-        for name, arrays in candidates.items():
+        for n, arrays in candidates.items():
             EpochSnapshots.assign(model, arrays)
-            losses[name] = self._token_loss(val_ds)
+            losses[n] = self._token_loss(val_ds)
         best = min(losses, key=losses.get)
         EpochSnapshots.assign(model, candidates[best])
-        self.checkpoint_losses_ = losses
-        self.averaged_epochs_ = 1 if best == "final" else int(best.split()[3])
+        self.averaged_epochs_ = best
+        self.checkpoint_losses_ = {
+            ("final" if n == 1 else f"mean of last {n} epochs"): loss for n, loss in losses.items()
+        }
         if self.verbose:
-            report = ", ".join(f"{name} {loss:.4f}" for name, loss in losses.items())
-            print(f"Checkpoint averaging, validation loss: {report}; kept: {best}.", flush=True)
+            report = ", ".join(
+                f"{name} {loss:.4f}" for name, loss in self.checkpoint_losses_.items()
+            )
+            kept = "the final weights" if best == 1 else f"the mean of the last {best} epochs"
+            print(f"Checkpoint averaging, validation loss: {report}; kept {kept}.", flush=True)
 
-    def _fit_model(self, model, train_ds, val_ds, snapshots=None):
+    def _fit_model(self, model, train_ds, val_ds, snapshots):
         callbacks = self._callbacks(
             has_validation=val_ds is not None,
             patience=self.patience,
             user_callbacks=self.callbacks,
             time_budget=self.time_budget,
         )
-        if snapshots is not None and val_ds is not None and self.average_checkpoints > 1:
+        if val_ds is not None and self.average_checkpoints > 1:
             callbacks.append(snapshots)
         if self.learning_rate_decay == "linear":
             decay = LinearDecay(self.learning_rate, self.epochs, self.time_budget, _LINEAR_HOLD)
