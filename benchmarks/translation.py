@@ -342,7 +342,7 @@ def main() -> None:
             "",
             "Checkpoint averaging (`average_checkpoints`), validation loss of each candidate: "
             + ", ".join(f"{name} {loss:.4f}" for name, loss in losses.items())
-            + f"; the model above is the {min(losses, key=losses.get)} "
+            + f"; the model above is the {list(losses)[tr.averaged_epochs_ - 1]} "
             f"(`averaged_epochs_={tr.averaged_epochs_}`).",
         ]
     whole, softmax = share["whole step"], share["softmax only"]

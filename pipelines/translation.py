@@ -792,11 +792,9 @@ class Translator(Task):
             ("final" if n == 1 else f"mean of last {n} epochs"): loss for n, loss in losses.items()
         }
         if self.verbose:
-            report = ", ".join(
-                f"{name} {loss:.4f}" for name, loss in self.checkpoint_losses_.items()
-            )
-            kept = "the final weights" if best == 1 else f"the mean of the last {best} epochs"
-            print(f"Checkpoint averaging, validation loss: {report}; kept {kept}.", flush=True)
+            names = list(self.checkpoint_losses_)
+            report = ", ".join(f"{name} {self.checkpoint_losses_[name]:.4f}" for name in names)
+            print(f"Checkpoint averaging, validation loss: {report}; kept: {names[best - 1]}.")
 
     def _fit_model(self, model, train_ds, val_ds, snapshots):
         callbacks = self._callbacks(
