@@ -29,8 +29,8 @@ from keras import ops
 from rnnkit import data, layers
 from rnnkit._search import beam_search, greedy_search, tile_beams
 from rnnkit._task import (
-    EpochSnapshots,
     LinearDecay,
+    MovingAverage,
     Task,
     as_text_list,
     check_bool,
@@ -536,11 +536,11 @@ class Translator(Task):
             similar length, so short sentences come in large batches.
         patience: epochs without a better validation loss before training stops (the best
             weights are restored); needs `validation_data`; `None` or 0 turns it off.
-        average_checkpoints: checkpoint averaging: at the end of training, the means of the
-            weights at the last 2 ... `average_checkpoints` epoch ends are scored by the
-            validation loss against the final weights, and the best is kept
-            (`averaged_epochs_`, `checkpoint_losses_`); needs `validation_data`. 1 keeps the
-            final weights.
+        ema_momentum: Polyak averaging: `fit` keeps an exponential moving average of the
+            weights (momentum per training step; 0.999 averages over about the last 1,000
+            steps). At the end, with `validation_data`, the averaged and the final weights
+            are scored by validation loss and the better are kept (`kept_weights_`,
+            `weight_losses_`); without it the average is kept. `None` or 0: the final weights.
         beam_width: default beam width of `translate`, `evaluate`, `attention` and `export`
             (1 is greedy search).
         length_penalty: default GNMT length penalty `alpha` of beam search (0 is none).
@@ -558,6 +558,9 @@ class Translator(Task):
     >>> [type(t) for t in tr.translate(["dos uno"], beam_width=2)]
     [<class 'str'>]
     """
+
+    # Replaced by `ema_momentum` (a mean of epoch ends did not beat the final weights).
+    _retired_params = frozenset({"average_checkpoints"})
 
     def __init__(
         self,
@@ -580,7 +583,7 @@ class Translator(Task):
         epochs: int = 12,
         batch_tokens: int = 1024,
         patience: int | None = 1,
-        average_checkpoints: int = 1,
+        ema_momentum: float | None = 0.999,
         beam_width: int = 4,
         length_penalty: float = 0.6,
         seed: int | None = None,
@@ -606,7 +609,7 @@ class Translator(Task):
         self.epochs = epochs
         self.batch_tokens = batch_tokens
         self.patience = patience
-        self.average_checkpoints = average_checkpoints
+        self.ema_momentum = ema_momentum
         self.beam_width = beam_width
         self.length_penalty = length_penalty
         self.seed = seed
@@ -624,7 +627,8 @@ class Translator(Task):
             check_positive_int(getattr(self, name), name)
         check_positive_int(self.batch_tokens, "batch_tokens")
         check_positive_int(self.patience, "patience", allow_none=True)
-        check_positive_int(self.average_checkpoints, "average_checkpoints")
+        if self.ema_momentum is not None:
+            check_fraction(self.ema_momentum, "ema_momentum")
         check_positive_int(self.beam_width, "beam_width")
         for name in ("source_vocabulary_size", "target_vocabulary_size"):
             check_vocabulary_size(getattr(self, name), name)
@@ -698,9 +702,9 @@ class Translator(Task):
 
         Returns:
             `self`, fitted: `model`, `history_` (per-epoch losses), `training_time_`
-            (seconds, checkpoint averaging included), `epochs_` (epochs run),
-            `averaged_epochs_` (epoch-end weights averaged into the model; 1: the final
-            weights) and `checkpoint_losses_` (validation loss of each averaging candidate).
+            (seconds, the choice of weights included), `epochs_` (epochs run),
+            `kept_weights_` (`"moving average"` or `"final"`, see `ema_momentum`) and
+            `weight_losses_` (validation loss of both, when they were compared).
         """
         self._check_params()
         sources = as_text_list(sources, "sources")
@@ -721,8 +725,8 @@ class Translator(Task):
             "history_",
             "training_time_",
             "epochs_",
-            "averaged_epochs_",
-            "checkpoint_losses_",
+            "kept_weights_",
+            "weight_losses_",
         ):
             self.__dict__.pop(attr, None)
         source_vectorizer = data.TextVectorizer(
@@ -761,50 +765,48 @@ class Translator(Task):
             # Bucketed batches vary in number from epoch to epoch, which Keras reports as
             # "ran out of data" although every epoch sees every pair.
             warnings.filterwarnings("ignore", message="Your input ran out of data")
-            snapshots = EpochSnapshots(self.average_checkpoints)
-            history = self._fit_model(model, train_ds, val_ds, snapshots)
+            average = MovingAverage(self.ema_momentum) if self.ema_momentum else None
+            history = self._fit_model(model, train_ds, val_ds, average)
         self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
         self.epochs_ = len(history.epoch)
-        self.averaged_epochs_ = 1
-        self.checkpoint_losses_ = {}
-        if len(snapshots.snapshots) > 1:
-            self._average_checkpoints(snapshots, val_ds)
+        self.kept_weights_ = "final"
+        self.weight_losses_ = {}
+        if average is not None:
+            self._keep_better_weights(average, val_ds)
         self.training_time_ = time.perf_counter() - start
         return self
 
-    def _average_checkpoints(self, snapshots: EpochSnapshots, val_ds: tf.data.Dataset) -> None:
-        # Checkpoint averaging: the mean of the weights at the last n epoch ends often scores
-        # better than the last weights. Each n (and the weights fit left, which early stopping
-        # may have restored from an earlier epoch) is scored by the validation loss; the best
-        # is kept. Its time counts as training time.
+    def _keep_better_weights(self, average: MovingAverage, val_ds: tf.data.Dataset | None) -> None:
+        # Polyak averaging: the moving average of the weights usually scores better than the
+        # last weights (it smooths the last steps' noise). With validation data both (the
+        # final ones possibly restored by early stopping) are scored and the better kept; the
+        # time counts as training time.
         model = self.model_
-        candidates = {1: EpochSnapshots.weights(model)}
-        for n in range(2, len(snapshots.snapshots) + 1):
-            candidates[n] = snapshots.average(n)
+        candidates = {"final": MovingAverage.weights(model), "moving average": average.average()}
+        if val_ds is None:
+            MovingAverage.assign(model, candidates["moving average"])
+            self.kept_weights_ = "moving average"
+            return
         losses = {}
-        for n, arrays in candidates.items():
-            EpochSnapshots.assign(model, arrays)
-            losses[n] = self._token_loss(val_ds)
-        best = min(losses, key=losses.get)
-        EpochSnapshots.assign(model, candidates[best])
-        self.averaged_epochs_ = best
-        self.checkpoint_losses_ = {
-            ("final" if n == 1 else f"mean of last {n} epochs"): loss for n, loss in losses.items()
-        }
+        for name, arrays in candidates.items():
+            MovingAverage.assign(model, arrays)
+            losses[name] = self._token_loss(val_ds)
+        self.kept_weights_ = min(losses, key=losses.get)
+        self.weight_losses_ = losses
+        MovingAverage.assign(model, candidates[self.kept_weights_])
         if self.verbose:
-            names = list(self.checkpoint_losses_)
-            report = ", ".join(f"{name} {self.checkpoint_losses_[name]:.4f}" for name in names)
-            print(f"Checkpoint averaging, validation loss: {report}; kept: {names[best - 1]}.")
+            report = ", ".join(f"{name} {loss:.4f}" for name, loss in losses.items())
+            print(f"Validation loss of the weights: {report}; kept: {self.kept_weights_}.")
 
-    def _fit_model(self, model, train_ds, val_ds, snapshots):
+    def _fit_model(self, model, train_ds, val_ds, average):
         callbacks = self._callbacks(
             has_validation=val_ds is not None,
             patience=self.patience,
             user_callbacks=self.callbacks,
             time_budget=self.time_budget,
         )
-        if val_ds is not None and self.average_checkpoints > 1:
-            callbacks.append(snapshots)
+        if average is not None:
+            callbacks.append(average)
         if self.learning_rate_decay == "linear":
             decay = LinearDecay(self.learning_rate, self.epochs, self.time_budget, _LINEAR_HOLD)
             callbacks.insert(0, decay)
@@ -1062,15 +1064,18 @@ class Translator(Task):
             "history": getattr(self, "history_", {}),
             "training_time": getattr(self, "training_time_", None),
             "epochs": getattr(self, "epochs_", None),
-            "averaged_epochs": getattr(self, "averaged_epochs_", None),
-            "checkpoint_losses": getattr(self, "checkpoint_losses_", None),
+            "kept_weights": getattr(self, "kept_weights_", None),
+            "weight_losses": getattr(self, "weight_losses_", None),
         }
 
     def _set_state(self, state: dict) -> None:
         self.history_ = state.get("history", {})
-        # Translators saved before checkpoint averaging existed kept their final weights.
-        self.averaged_epochs_ = state.get("averaged_epochs") or 1
-        self.checkpoint_losses_ = state.get("checkpoint_losses") or {}
+        # Translators saved before the moving average existed kept their final weights or,
+        # with the retired `average_checkpoints`, the mean of the last n epoch ends.
+        averaged = state.get("averaged_epochs") or 1
+        old_kept = "final" if averaged == 1 else f"mean of last {averaged} epochs"
+        self.kept_weights_ = state.get("kept_weights") or old_kept
+        self.weight_losses_ = state.get("weight_losses") or state.get("checkpoint_losses") or {}
         if state.get("training_time") is not None:
             self.training_time_ = state["training_time"]
         if state.get("epochs") is not None:

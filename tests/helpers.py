@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import zipfile
 
 import keras
 import numpy as np
@@ -64,6 +65,18 @@ def run_without_rnnkit(code: str, *, timeout: float = 300) -> object:
         raise AssertionError(f"fresh process failed:\n{proc.stdout}\n{proc.stderr}")
     line = [x for x in proc.stdout.splitlines() if x.startswith("__RESULT__")][-1]
     return json.loads(line[len("__RESULT__") :])
+
+
+def edit_saved_pipeline(path, change) -> None:
+    """Rewrites the rnnkit entry of a pipeline file: `change(payload)` edits it in place."""
+    with zipfile.ZipFile(path) as archive:
+        entries = {name: archive.read(name) for name in archive.namelist()}
+    payload = json.loads(entries["rnnkit.json"])
+    change(payload)
+    entries["rnnkit.json"] = json.dumps(payload).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, content in entries.items():
+            archive.writestr(name, content)
 
 
 def keras_round_trip(model: keras.Model, tmp_path) -> keras.Model:

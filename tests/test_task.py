@@ -13,7 +13,7 @@ from sklearn.exceptions import NotFittedError
 
 from rnnkit import _task
 from rnnkit.export import export_saved_model
-from tests.helpers import run_without_rnnkit
+from tests.helpers import edit_saved_pipeline, run_without_rnnkit
 
 
 class _Doubler(_task.Task):
@@ -98,6 +98,19 @@ def test_errors_name_the_problem(tmp_path):
     task.save(bad)
     with zipfile.ZipFile(bad) as z:
         assert "rnnkit.json" in z.namelist()
+
+
+def test_load_drops_retired_settings_and_names_unknown_ones(tmp_path, monkeypatch):
+    task, x = _fitted()
+    path = tmp_path / "t.keras"
+    task.save(path)
+    edit_saved_pipeline(path, lambda payload: payload["params"].update(old_setting=3))
+    with pytest.raises(ValueError, match=r"settings \['old_setting'\].*version"):
+        _Doubler.load(path)
+    monkeypatch.setattr(_Doubler, "_retired_params", frozenset({"old_setting"}))
+    loaded = _Doubler.load(path)
+    assert loaded.get_params() == task.get_params()
+    np.testing.assert_allclose(loaded.predict(x), task.predict(x), atol=1e-6)
 
 
 def test_sklearn_clone_keeps_params_only():
@@ -257,23 +270,37 @@ def test_linear_decay_holds_the_rate_first():
         _task.LinearDecay(0.1, epochs=2, hold=1.0)
 
 
-def test_epoch_snapshots_keep_the_last_epochs_and_average_them():
+@pytest.mark.parametrize("every", [1, 4])
+def test_moving_average_follows_the_warm_up_decay_schedule(every):
+    # Reference: after step t (0-based) the average moves towards the weights with decay
+    # min(m, (1 + t) / (10 + t)); folded every `every` steps with the decays multiplied, the
+    # last steps at the end of fit.
+    momentum = 0.6
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
-    snapshots = _task.EpochSnapshots(keep=2)
-    seen = []
+    average = _task.MovingAverage(momentum, every=every)
+    seen = [_task.MovingAverage.weights(model)]
 
     class Record(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            seen.append(_task.EpochSnapshots.weights(self.model))
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(_task.MovingAverage.weights(self.model))
 
-    x, y = np.ones((4, 2), "float32"), np.zeros((4, 1), "float32")
-    model.fit(x, y, epochs=3, verbose=0, callbacks=[snapshots, Record()])
-    assert len(snapshots.snapshots) == 2
-    for kept, epoch_end in zip(snapshots.snapshots, seen[1:], strict=True):
-        for a, b in zip(kept, epoch_end, strict=True):
-            np.testing.assert_array_equal(a, b)
-    mean = snapshots.average(2)
-    np.testing.assert_allclose(mean[0], (seen[1][0] + seen[2][0]) / 2, rtol=1e-6)
-    _task.EpochSnapshots.assign(model, mean)
-    np.testing.assert_allclose(model.layers[0].kernel.numpy(), mean[0])
+    x = np.arange(20, dtype="float32").reshape(10, 2) / 10
+    y = x.sum(axis=1, keepdims=True)
+    model.fit(x, y, batch_size=2, epochs=2, shuffle=False, verbose=0, callbacks=[Record(), average])
+    steps = len(seen) - 1
+    assert steps == 10
+    expected = [np.array(w, "float64") for w in seen[0]]
+    folded = 0
+    for t in [*range(every, steps + 1, every), steps]:
+        decay = np.prod([min(momentum, (1 + s) / (10 + s)) for s in range(folded, t)])
+        expected = [decay * e + (1 - decay) * w for e, w in zip(expected, seen[t], strict=True)]
+        folded = t
+    for got, want in zip(average.average(), expected, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+    # Not the final weights, and assign writes a list of arrays back into the model.
+    assert not np.allclose(average.average()[0], seen[-1][0])
+    _task.MovingAverage.assign(model, average.average())
+    np.testing.assert_allclose(model.layers[0].kernel.numpy(), average.average()[0])
+    with pytest.raises(ValueError, match="`momentum`"):
+        _task.MovingAverage(1.0)

@@ -12,7 +12,7 @@ from sklearn.exceptions import NotFittedError
 
 from pipelines import Translator
 from pipelines.translation import TranslationModel, detokenize
-from tests.helpers import run_without_rnnkit
+from tests.helpers import edit_saved_pipeline, run_without_rnnkit
 
 # A toy "translation": every word has one translation and the order is kept.
 WORDS = {"uno": "one", "dos": "two", "tres": "three", "cuatro": "four", "cinco": "five"}
@@ -282,7 +282,8 @@ def test_unfitted_and_bad_inputs_give_clear_errors(trained):
         ({"time_budget": -5}, "`time_budget`"),
         ({"learning_rate_decay": 1.5}, "`learning_rate_decay`"),
         ({"learning_rate_decay": "cosine"}, "`learning_rate_decay`"),
-        ({"average_checkpoints": 0}, "`average_checkpoints`"),
+        ({"ema_momentum": 1.0}, "`ema_momentum`"),
+        ({"ema_momentum": -0.5}, "`ema_momentum`"),
     ],
 )
 def test_bad_options_name_the_option(params, match):
@@ -317,26 +318,47 @@ def test_other_cells_attention_and_tied_embeddings_with_two_layers(
     )
 
 
-def test_checkpoint_averaging_keeps_the_candidate_with_the_best_validation_loss(tmp_path):
+def test_moving_average_or_final_weights_whichever_validates_better(tmp_path):
     val = (SOURCES[:6], TARGETS[:6])
-    tr = Translator(**TINY, epochs=4, batch_tokens=16, patience=None, average_checkpoints=3)
+    tr = Translator(**TINY, epochs=4, batch_tokens=16, patience=None, ema_momentum=0.9)
     tr.fit(SOURCES, TARGETS, validation_data=val)
-    losses = tr.checkpoint_losses_
-    assert list(losses) == ["final", "mean of last 2 epochs", "mean of last 3 epochs"]
-    best = min(losses, key=losses.get)
-    assert tr.averaged_epochs_ == list(losses).index(best) + 1
+    losses = tr.weight_losses_
+    assert list(losses) == ["final", "moving average"]
+    assert tr.kept_weights_ == min(losses, key=losses.get)
+    assert losses["final"] != losses["moving average"]
     # The kept weights are the ones scored: evaluate's loss is the same exact token mean.
-    assert tr.evaluate(*val)["loss"] == pytest.approx(losses[best], rel=1e-5)
+    assert tr.evaluate(*val)["loss"] == pytest.approx(losses[tr.kept_weights_], rel=1e-5)
     # "final" is what fit left: the last epoch's weights (no early stopping here), whose
     # validation loss Keras logged (its batch weighting differs slightly from the token mean).
     assert losses["final"] == pytest.approx(tr.history_["val_loss"][-1], rel=0.05)
     tr.save(tmp_path / "t.keras")
     loaded = Translator.load(tmp_path / "t.keras")
-    assert loaded.averaged_epochs_ == tr.averaged_epochs_
-    assert loaded.checkpoint_losses_ == losses
-    # Without validation data there is nothing to choose by: the final weights stay.
-    plain = Translator(**TINY, epochs=2, average_checkpoints=3).fit(SOURCES, TARGETS)
-    assert plain.averaged_epochs_ == 1 and plain.checkpoint_losses_ == {}
+    assert loaded.kept_weights_ == tr.kept_weights_
+    assert loaded.weight_losses_ == losses
+    # Without validation data the average is kept; with the option off, the final weights.
+    plain = Translator(**TINY, epochs=2, ema_momentum=0.9).fit(SOURCES, TARGETS)
+    assert plain.kept_weights_ == "moving average" and plain.weight_losses_ == {}
+    off = Translator(**TINY, epochs=2, ema_momentum=None).fit(SOURCES, TARGETS)
+    assert off.kept_weights_ == "final" and off.weight_losses_ == {}
+
+
+def test_loads_a_file_saved_with_the_retired_average_checkpoints(trained, tmp_path):
+    path = tmp_path / "old.keras"
+    trained.save(path)
+
+    def to_old_format(payload):
+        params, state = payload["params"], payload["state"]
+        del params["ema_momentum"], state["kept_weights"], state["weight_losses"]
+        params["average_checkpoints"] = 3
+        state.update(
+            averaged_epochs=2, checkpoint_losses={"final": 1.5, "mean of last 2 epochs": 1.4}
+        )
+
+    edit_saved_pipeline(path, to_old_format)
+    old = Translator.load(path)
+    assert old.kept_weights_ == "mean of last 2 epochs"
+    assert old.weight_losses_ == {"final": 1.5, "mean of last 2 epochs": 1.4}
+    assert old.translate(SOURCES[:4]) == trained.translate(SOURCES[:4])
 
 
 def test_linear_learning_rate_decay_ends_near_zero():
