@@ -83,12 +83,10 @@ def run_one(data, crf: bool, seed: int, quick: bool, overrides: dict | None = No
     tag_seconds = time.perf_counter() - start
     scores = tagger.evaluate(*test)
     # Side by side: the same model with `entity_bias="auto"` (chosen on the validation split).
-    configured, bias, biased = tagger.entity_bias_, 0.0, scores
+    bias, biased = 0.0, scores
     if tagger.scheme_ is not None:
-        bias = tagger._choose_entity_bias(*validation)
-        tagger._set_entity_bias(bias)
+        bias = tagger.tune_entity_bias(*validation)
         biased = tagger.evaluate(*test)
-        tagger._set_entity_bias(configured)
     return {
         "bias": bias,
         "f1_biased": biased["f1"],

@@ -343,7 +343,9 @@ def main() -> None:
                 if tr.model.sampled_softmax
                 else ""
             )
-            + "; validation loss: full softmax, as `evaluate`.",
+            + "; validation loss: full softmax, Keras's mean over the validation batches "
+            "(each batch's per-token loss weighted by its number of sentences, so short "
+            "sentences count more and it is lower than `evaluate`'s per-token mean).",
             "",
             "| epoch | seconds | loss | validation loss | validation BLEU (greedy) |",
             "|---:|---:|---:|---:|---:|",

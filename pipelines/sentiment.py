@@ -37,7 +37,6 @@ from rnnkit._task import (
     check_same_length,
     check_vocabulary_size,
 )
-from rnnkit.data._embeddings import extend_with_vector_words
 
 __all__ = ["SentimentClassifier"]
 
@@ -372,27 +371,15 @@ class SentimentClassifier(ClassifierMixin, Task):
             name="vectorizer",
         )
         vectorizer.adapt(train_texts)
-        if self.pretrained_embeddings is not None:
-            # Words of the vectors file that training never saw keep their vectors.
-            vectorizer.set_vocabulary(
-                extend_with_vector_words(
-                    vectorizer.get_vocabulary(),
-                    self.pretrained_embeddings,
-                    int(self.vocabulary_size),
-                )
-            )
-        vocabulary = vectorizer.get_vocabulary()
-
         embedding_dim = self.embedding_dim
         matrix = None
         if self.pretrained_embeddings is not None:
-            matrix = np.asarray(
-                data.load_word_vectors(
-                    self.pretrained_embeddings,
-                    vocabulary,
-                    seed=0 if self.seed is None else int(self.seed),
-                ),
-                dtype="float32",
+            # Words of the vectors file that training never saw keep their vectors.
+            matrix = data.load_word_vectors_for(
+                vectorizer,
+                self.pretrained_embeddings,
+                max_tokens=int(self.vocabulary_size),
+                seed=0 if self.seed is None else int(self.seed),
             )
             if embedding_dim is not None and embedding_dim != matrix.shape[1]:
                 raise ValueError(
@@ -402,6 +389,7 @@ class SentimentClassifier(ClassifierMixin, Task):
                 )
             embedding_dim = matrix.shape[1]
         embedding_dim = embedding_dim or _DEFAULT_EMBEDDING_DIM
+        vocabulary = vectorizer.get_vocabulary()
 
         text = keras.Input(shape=(), dtype="string", name="text")
         ids = SequenceLength(self.max_length, name="sequence_length")(vectorizer(text))

@@ -42,7 +42,6 @@ from rnnkit._task import (
     check_number,
     check_positive_int,
 )
-from rnnkit.data._embeddings import extend_with_vector_words
 
 _CELLS = ("lstm", "gru")
 _CHAR_FEATURES = ("cnn", "lstm", None)
@@ -533,7 +532,8 @@ class SequenceTagger(Task):
             (`TaggerEntityBias`): above 0 the tagger finds more entities (recall up,
             precision down), below 0 fewer. `"auto"`: after training, the value of
             `ENTITY_BIAS_GRID` with the best entity F1 on the validation sentences (0
-            without them); kept in `entity_bias_`. None or 0: no shift. On WNUT-16 "auto"
+            without them; `tune_entity_bias` does the same on other sentences later); kept
+            in `entity_bias_`. None or 0: no shift. On WNUT-16 "auto"
             changed test F1 by -0.5 to +0.6 (3 seeds, `benchmarks/tagging.py`), so it is off by
             default. Ignored for plain labels.
         pretrained_embeddings: path of a GloVe/word2vec text file (`.bz2`/`.gz` work) that
@@ -768,12 +768,15 @@ class SequenceTagger(Task):
             name="word_vectorizer",
         )
         word_vectorizer.adapt(tokens)
+        vectors = None
         if self.pretrained_embeddings is not None:
             # Words of the vectors file that training never saw keep their vectors.
-            word_vectorizer.set_vocabulary(
-                extend_with_vector_words(
-                    word_vectorizer.get_vocabulary(), self.pretrained_embeddings, self.max_tokens
-                )
+            vectors = rdata.load_word_vectors_for(
+                word_vectorizer,
+                self.pretrained_embeddings,
+                max_tokens=self.max_tokens,
+                seed=self.seed or 0,
+                verbose=False,
             )
         char_vectorizer = None
         if self.char_features is not None:
@@ -785,7 +788,11 @@ class SequenceTagger(Task):
             )
             char_vectorizer.adapt(tokens)
         train_model, self.model_ = self._build(
-            word_vectorizer, char_vectorizer, len(classes), _rare_from_id(word_vectorizer, tokens)
+            word_vectorizer,
+            char_vectorizer,
+            len(classes),
+            _rare_from_id(word_vectorizer, tokens),
+            matrix=vectors,
         )
 
         index = {tag: i for i, tag in enumerate(classes)}
@@ -813,28 +820,48 @@ class SequenceTagger(Task):
             )
         self.history_ = {k: [float(v) for v in vs] for k, vs in history.history.items()}
         self._reset_runtime()
-        bias = 0.0 if self.entity_bias in (None, "auto") else float(self.entity_bias)
-        if scheme is None or "O" not in classes:
-            bias = 0.0
-        elif self.entity_bias == "auto" and val_tokens is not None:
-            bias = self._choose_entity_bias(val_tokens, val_tags)
-        self._set_entity_bias(bias)
+        self._set_entity_bias(0.0)
+        if scheme is not None and "O" in classes and self.entity_bias is not None:
+            if self.entity_bias != "auto":
+                self._set_entity_bias(float(self.entity_bias))
+            elif val_tokens is not None:
+                self.tune_entity_bias(val_tokens, val_tags)
         self.fit_seconds_ = time.perf_counter() - start
         return self
+
+    def tune_entity_bias(self, token_lists: Any, tag_lists: Any) -> float:
+        """Sets `entity_bias_` to the `ENTITY_BIAS_GRID` value with the best F1 on these sentences.
+
+        What `entity_bias="auto"` does with the validation sentences after training, here on
+        sentences of your choice (a development set). Ties go to the value nearest 0.
+
+        Args:
+            token_lists: sentences, each a list of token strings.
+            tag_lists: their reference tags, in the scheme of the training tags.
+
+        Returns:
+            The value chosen (also in `entity_bias_`; `predict`, `save` and `export` use it).
+        """
+        self._check_fitted()
+        if self.scheme_ is None or "O" not in self.classes_:
+            raise ValueError(
+                'This tagger learned plain labels (no entity tags with an "O"): there is no '
+                "entity bias to tune."
+            )
+        tokens, tags = self._check_pairs(token_lists, tag_lists, "token_lists", "tag_lists")
+        _entities.check_scheme(tags, self.scheme_, "tag_lists")
+        best, best_f1 = 0.0, -1.0
+        for value in sorted(self.ENTITY_BIAS_GRID, key=lambda v: (abs(v), v)):
+            self._set_entity_bias(value)
+            f1 = _entities.entity_scores(tags, self.predict(tokens), scheme=self.scheme_)["f1"]
+            if f1 > best_f1:
+                best, best_f1 = value, f1
+        self._set_entity_bias(best)
+        return best
 
     def _set_entity_bias(self, value: float) -> None:
         self.model_.get_layer("entity_bias").bias.assign(value)
         self.entity_bias_ = float(value)
-
-    def _choose_entity_bias(self, tokens: list[list[str]], tags: list[list[str]]) -> float:
-        """The grid value with the best entity F1 on these sentences (ties: nearest 0)."""
-        best, best_f1 = 0.0, -1.0
-        for value in sorted(self.ENTITY_BIAS_GRID, key=lambda v: (abs(v), v)):
-            self._set_entity_bias(value)
-            f1 = _entities.entity_scores(tags, self.predict(tokens))["f1"]
-            if f1 > best_f1:
-                best, best_f1 = value, f1
-        return best
 
     def _build(
         self,
@@ -842,16 +869,14 @@ class SequenceTagger(Task):
         char_vectorizer: rdata.TextVectorizer | None,
         num_tags: int,
         rare_from_id: int | None = None,
+        *,
+        matrix: np.ndarray | None = None,
     ) -> tuple[keras.Model, keras.Model]:
+        # `matrix`: pretrained vectors of the word vocabulary (initial embeddings), or None.
         seed = self.seed
         tokens = keras.Input(shape=(None,), dtype="string", name="tokens")
         word_ids = word_vectorizer(tokens)
         vocabulary = word_vectorizer.get_vocabulary()
-        matrix = None
-        if self.pretrained_embeddings is not None:
-            matrix = rdata.load_word_vectors(
-                self.pretrained_embeddings, vocabulary, seed=seed or 0, verbose=False
-            )
         embedding = keras.layers.Embedding(
             len(vocabulary),
             self.embedding_dim if matrix is None else matrix.shape[1],

@@ -24,6 +24,7 @@ PUBLIC = {
         "from_tfds",
         "load_images",
         "load_word_vectors",
+        "load_word_vectors_for",
         "read_captions",
         "read_pairs",
         "read_tagged",

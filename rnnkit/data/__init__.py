@@ -1,7 +1,7 @@
 """Readers, vectorisation and batching shared by every pipeline."""
 
 from rnnkit.data._batching import batch_dataset, to_dataset
-from rnnkit.data._embeddings import load_word_vectors
+from rnnkit.data._embeddings import load_word_vectors, load_word_vectors_for
 from rnnkit.data._readers import load_images, read_captions, read_pairs, read_tagged, read_texts
 from rnnkit.data._tfds import from_tfds
 from rnnkit.data._vectorize import TextVectorizer
@@ -12,6 +12,7 @@ __all__ = [
     "from_tfds",
     "load_images",
     "load_word_vectors",
+    "load_word_vectors_for",
     "read_captions",
     "read_pairs",
     "read_tagged",

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from rnnkit.data._io import PathLike, iter_lines
+from rnnkit.data._vectorize import TextVectorizer
 
 
 def load_word_vectors(
@@ -55,7 +56,92 @@ def load_word_vectors(
         raise TypeError(f"`vocabulary` must be a list of tokens; received {type(vocabulary)}.")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise ValueError(f"`limit` must be None or a positive int; received {limit!r}.")
+    return _read_vectors(
+        path,
+        list(vocabulary),
+        seed=seed,
+        lowercase_fallback=lowercase_fallback,
+        limit=limit,
+        encoding=encoding,
+        verbose=verbose,
+    )
+
+
+def load_word_vectors_for(
+    vectorizer: TextVectorizer,
+    path: PathLike,
+    *,
+    max_tokens: int | None = None,
+    seed: int = 0,
+    encoding: str = "utf-8",
+    verbose: bool = True,
+) -> np.ndarray:
+    """Adds the vectors file's words to an adapted word `vectorizer` and returns their matrix.
+
+    The vocabulary the vectorizer learned from the training data comes first, unchanged; the
+    file's other words follow in file order (GloVe and word2vec list frequent words first)
+    until the vocabulary holds `max_tokens`. A model built on it keeps the pretrained vector of
+    a word it never saw in training instead of mapping that word to `[UNK]`. One pass over the
+    file does both.
+
+    Args:
+        vectorizer: a word-level `TextVectorizer`, already adapted; its vocabulary is replaced.
+        path: the vectors file (as `load_word_vectors`).
+        max_tokens: the most tokens in the extended vocabulary (reserved ids included); None:
+            every word of the file.
+        seed: seed of the random rows (words without a vector).
+        encoding: the file's text encoding.
+        verbose: print the coverage.
+
+    Returns:
+        The embedding matrix of the extended vocabulary (`float32`, `[vocabulary, dim]`).
+
+    Example:
+    >>> import tempfile, os
+    >>> from rnnkit.data import TextVectorizer
+    >>> path = os.path.join(tempfile.mkdtemp(), "glove.txt")
+    >>> _ = open(path, "w").write("cat 1 2\\ndog 3 4\\n")
+    >>> vectorizer = TextVectorizer()
+    >>> vectorizer.adapt(["the cat"])
+    >>> load_word_vectors_for(vectorizer, path, verbose=False)[-1].tolist()
+    [3.0, 4.0]
+    >>> vectorizer.get_vocabulary()[-3:]
+    ['cat', 'the', 'dog']
+    """
+    if max_tokens is not None and (
+        isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1
+    ):
+        raise ValueError(f"`max_tokens` must be None or a positive int; received {max_tokens!r}.")
+    vocabulary = list(vectorizer.get_vocabulary())
+    matrix = _read_vectors(
+        path,
+        vocabulary,
+        seed=seed,
+        lowercase_fallback=True,
+        limit=None,
+        encoding=encoding,
+        verbose=verbose,
+        extend_to=max_tokens if max_tokens is not None else np.inf,
+    )
+    vectorizer.set_vocabulary(vocabulary)
+    return matrix
+
+
+def _read_vectors(
+    path: PathLike,
+    vocabulary: list[str],
+    *,
+    seed: int,
+    lowercase_fallback: bool,
+    limit: int | None,
+    encoding: str,
+    verbose: bool,
+    extend_to: float = 0,
+) -> np.ndarray:
+    # The matrix of `vocabulary`; words of the file not in it are appended to it (in place)
+    # while it holds fewer than `extend_to` tokens.
     name = os.fspath(path)
+    trained = len(vocabulary)
     wanted: dict[str, list[int]] = {}
     for index, word in enumerate(vocabulary):
         wanted.setdefault(word, []).append(index)
@@ -92,11 +178,14 @@ def load_word_vectors(
             word, numbers = " ".join(fields[: len(fields) - dim]), fields[len(fields) - dim :]
         else:
             word, _, rest = line.partition(" ")
-            if word not in wanted and word not in fallback:
+            if word not in wanted and word not in fallback and len(vocabulary) >= extend_to:
                 continue
             numbers = rest.rstrip().split(" ")
             if len(numbers) != dim:
                 raise _short_line(name, number, dim, len(numbers) + 1, line)
+        if word and word not in wanted and len(vocabulary) < extend_to:
+            wanted[word] = [len(vocabulary)]
+            vocabulary.append(word)
         targets = wanted.get(word)
         spare = fallback.get(word)
         if targets is None and spare is None:
@@ -126,11 +215,13 @@ def load_word_vectors(
     if vocabulary and vocabulary[0] == "":
         matrix[0] = 0.0
     if verbose:
-        counted = len(vocabulary) - (1 if vocabulary and vocabulary[0] == "" else 0)
-        share = len(rows) / max(1, counted)
+        counted = trained - (1 if vocabulary and vocabulary[0] == "" else 0)
+        found = sum(index < trained for index in rows)
+        added = len(vocabulary) - trained
         print(
-            f"load_word_vectors: {dim}-d vectors for {len(rows):,} of {counted:,} vocabulary "
-            f"words ({share:.1%}) from {name} ({lines:,} lines read)."
+            f"load_word_vectors: {dim}-d vectors for {found:,} of {counted:,} vocabulary "
+            f"words ({found / max(1, counted):.1%}) from {name} ({lines:,} lines read)"
+            + (f"; {added:,} words of the file added to the vocabulary." if added else ".")
         )
     return matrix
 
@@ -145,39 +236,3 @@ def _short_line(name: str, number: int, dim: int, found: int, line: str) -> Valu
     return ValueError(
         f"{name}:{number}: expected a word and {dim} numbers, found {found} fields: {line[:80]!r}."
     )
-
-
-def extend_with_vector_words(
-    vocabulary: Sequence[str], path: PathLike, max_size: int | None, encoding: str = "utf-8"
-) -> list[str]:
-    """`vocabulary` followed by the vectors file's other words, up to `max_size` in all.
-
-    The file's words are taken in file order (GloVe and word2vec list frequent words first), so
-    a model whose vocabulary is extended this way keeps the pretrained vector of a word it never
-    saw in training instead of mapping it to `[UNK]`. Only the first field of each line is read,
-    and only until `max_size` is reached (for a 50,000-word vocabulary, the first ~50,000 lines
-    of GloVe 6B: 1.8 s against 11 s for `load_word_vectors`' full pass).
-
-    Args:
-        vocabulary: tokens in id order (e.g. `TextVectorizer.get_vocabulary()`).
-        path: a GloVe or word2vec text file (`.gz`/`.bz2`/`.xz` work).
-        max_size: the most tokens returned (None: every word of the file).
-        encoding: the file's text encoding.
-
-    Returns:
-        A new list: `vocabulary` unchanged, then the new words.
-    """
-    words = list(vocabulary)
-    if max_size is not None and len(words) >= max_size:
-        return words
-    seen = set(words)
-    for number, line in enumerate(iter_lines(os.fspath(path), encoding=encoding), 1):
-        word = line.partition(" ")[0]
-        if number == 1 and _is_word2vec_header(line):
-            continue
-        if word and word not in seen:
-            words.append(word)
-            seen.add(word)
-            if max_size is not None and len(words) >= max_size:
-                break
-    return words

@@ -49,7 +49,7 @@ class GRUCell(_FusedCell):
 
     >>> import numpy as np, keras
     >>> layer = keras.layers.RNN(GRUCell(4, reset_after=False))
-    >>> layer(np.ones((2, 3, 5), "float32")).shape
+    >>> tuple(layer(np.ones((2, 3, 5), "float32")).shape)
     (2, 4)
     """
 
@@ -218,7 +218,7 @@ class GRU(_FusedRNN):
     >>> import numpy as np
     >>> layer = GRU(4, return_state=True)
     >>> output, h = layer(np.ones((2, 3, 5), "float32"))
-    >>> output.shape, h.shape
+    >>> tuple(output.shape), tuple(h.shape)
     ((2, 4), (2, 4))
     """
 

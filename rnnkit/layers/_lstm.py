@@ -48,7 +48,7 @@ class LSTMCell(_FusedCell):
 
     >>> import numpy as np, keras
     >>> layer = keras.layers.RNN(LSTMCell(4))
-    >>> layer(np.ones((2, 3, 5), "float32")).shape
+    >>> tuple(layer(np.ones((2, 3, 5), "float32")).shape)
     (2, 4)
     """
 
@@ -192,7 +192,7 @@ class LSTM(_FusedRNN):
 
     >>> import numpy as np
     >>> layer = LSTM(4, return_sequences=True)
-    >>> layer(np.ones((2, 3, 5), "float32")).shape
+    >>> tuple(layer(np.ones((2, 3, 5), "float32")).shape)
     (2, 3, 4)
     """
 

@@ -43,7 +43,7 @@ class SimpleRNNCell(_FusedCell):
 
     >>> import numpy as np, keras
     >>> layer = keras.layers.RNN(SimpleRNNCell(4))
-    >>> layer(np.ones((2, 3, 5), "float32")).shape
+    >>> tuple(layer(np.ones((2, 3, 5), "float32")).shape)
     (2, 4)
     """
 
@@ -163,7 +163,7 @@ class SimpleRNN(_FusedRNN):
 
     >>> import numpy as np
     >>> layer = SimpleRNN(4)
-    >>> layer(np.ones((2, 3, 5), "float32")).shape
+    >>> tuple(layer(np.ones((2, 3, 5), "float32")).shape)
     (2, 4)
     """
 

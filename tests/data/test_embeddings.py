@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from rnnkit.data import TextVectorizer, load_word_vectors
+from rnnkit.data import TextVectorizer, load_word_vectors, load_word_vectors_for
 
 VOCAB = ["", "[UNK]", "[START]", "[END]", "cat", "dog", "Paris", "zebra"]
 
@@ -39,6 +39,34 @@ def test_word2vec_header_and_words_with_spaces(tmp_path):
     path = write(tmp_path, "w2v.txt", "3 2\ncat 1 2\nnew york 3 4\ndog 5 6\n")
     matrix = load_word_vectors(path, ["", "cat", "new york", "dog"], verbose=False)
     np.testing.assert_array_equal(matrix, [[0, 0], [1, 2], [3, 4], [5, 6]])
+
+
+def test_vectorizer_vocabulary_is_extended_with_the_files_words_in_one_pass(tmp_path, capsys):
+    path = write(tmp_path, "w2v.txt", "4 2\nx 1 1\ny 2 2\nz 3 3\nparis 4 4\n")
+    vectorizer = TextVectorizer()
+    vectorizer.adapt(["y Paris w"])
+    trained = vectorizer.get_vocabulary()
+    assert trained == ["", "[UNK]", "[START]", "[END]", "paris", "w", "y"]
+    # Every word of the file: the learned vocabulary unchanged, then the file's new words in
+    # file order; each row is the word's vector, the learned word without one a random row.
+    matrix = load_word_vectors_for(vectorizer, path, seed=0)
+    assert vectorizer.get_vocabulary() == [*trained, "x", "z"]
+    np.testing.assert_array_equal(matrix[[0, 4, 6, 7, 8]], [[0, 0], [4, 4], [2, 2], [1, 1], [3, 3]])
+    np.testing.assert_array_equal(matrix, load_word_vectors(path, vectorizer.get_vocabulary()))
+    assert vectorizer(["x z w"]).numpy().tolist() == [[7, 8, 5]]
+    out = capsys.readouterr().out
+    assert "2 of 6 vocabulary words (33.3%)" in out and "2 words of the file added" in out
+    # Room for one more word: the file's first new one.
+    small = TextVectorizer()
+    small.adapt(["y Paris w"])
+    assert load_word_vectors_for(small, path, max_tokens=8, verbose=False).shape == (8, 2)
+    assert small.get_vocabulary() == [*trained, "x"]
+    full = TextVectorizer()
+    full.adapt(["y Paris w"])
+    load_word_vectors_for(full, path, max_tokens=7, verbose=False)
+    assert full.get_vocabulary() == trained
+    with pytest.raises(ValueError, match="`max_tokens`"):
+        load_word_vectors_for(full, path, max_tokens=0)
 
 
 def test_limit_reads_only_the_first_vectors(tmp_path):

@@ -314,14 +314,14 @@ def test_plain_labels_gru_char_lstm_pretrained(pos_tagger):
 
 
 def test_pretrained_vectors_initialise_the_embedding(tmp_path):
-    from rnnkit.data import TextVectorizer
+    from rnnkit.data import TextVectorizer, load_word_vectors_for
 
     path = tmp_path / "vectors.txt"
     path.write_text("ann 1 2 3\nrome 4 5 6\n")
     tagger = SequenceTagger(pretrained_embeddings=str(path), char_features=None, units=4)
     vec = TextVectorizer(level="word", standardize="lower")
     vec.adapt([["Ann", "saw", "Rome"]])
-    _, model = tagger._build(vec, None, 3)
+    _, model = tagger._build(vec, None, 3, matrix=load_word_vectors_for(vec, path, verbose=False))
     weights = model.get_layer("word_embedding").get_weights()[0]
     vocabulary = vec.get_vocabulary()
     np.testing.assert_array_equal(weights[vocabulary.index("ann")], [1, 2, 3])
@@ -329,8 +329,6 @@ def test_pretrained_vectors_initialise_the_embedding(tmp_path):
 
 
 def test_pretrained_vocabulary_keeps_vectors_of_words_unseen_in_training(tmp_path):
-    from rnnkit.data._embeddings import extend_with_vector_words
-
     path = tmp_path / "vectors.txt"
     lines = ["ann 1 1", "oslo 2 2", "paris 3 3", "bob 4 4", "lima 5 5", "kyiv 6 6"]
     path.write_text("\n".join(lines) + "\n")
@@ -348,16 +346,6 @@ def test_pretrained_vocabulary_keeps_vectors_of_words_unseen_in_training(tmp_pat
     np.testing.assert_array_equal(weights[vocabulary.index("paris")], [3, 3])
     np.testing.assert_array_equal(weights[vocabulary.index("lima")], [5, 5])
     assert "kyiv" not in vocabulary
-    header = tmp_path / "w2v.txt"
-    header.write_text("3 2\nx 1 1\ny 2 2\nz 3 3\n")
-    assert extend_with_vector_words(["", "[UNK]", "y"], header, None) == [
-        "",
-        "[UNK]",
-        "y",
-        "x",
-        "z",
-    ]
-    assert extend_with_vector_words(["", "[UNK]", "y"], header, 3) == ["", "[UNK]", "y"]
 
 
 @pytest.mark.parametrize("kind", ["cnn", "lstm"])
@@ -469,6 +457,16 @@ def test_entity_bias_auto_takes_the_best_validation_f1(tmp_path):
     assert f1[chosen] == best
     assert abs(chosen) == min(abs(v) for v in f1 if f1[v] == best)
     assert len(set(f1.values())) > 1, "the bias should matter for an unsure tagger"
+    # Tuned again on other sentences: the best value there, ties nearest 0.
+    assert tagger.tune_entity_bias(tokens, tags) == tagger.entity_bias_
+    f1_train = {}
+    for value in SequenceTagger.ENTITY_BIAS_GRID:
+        tagger._set_entity_bias(value)
+        f1_train[value] = tagger.evaluate(tokens, tags)["f1"]
+    tuned = tagger.tune_entity_bias(tokens, tags)
+    assert f1_train[tuned] == max(f1_train.values())
+    with pytest.raises(ValueError, match="one tag per token"):
+        tagger.tune_entity_bias(tokens[:1], [tags[0][:-1]])
     # A fixed bias is what predict, save/load (and so export, the same model) use.
     tagger._set_entity_bias(0.75)
     path = tmp_path / "tagger.keras"
@@ -487,6 +485,8 @@ def test_entity_bias_is_zero_for_plain_labels_and_checked():
     tokens = [["a", "b"], ["b", "a"]]
     tagger = SequenceTagger(**{**TINY, "epochs": 1, "entity_bias": 3.0})
     assert tagger.fit(tokens, [["X", "Y"], ["Y", "X"]]).entity_bias_ == 0.0
+    with pytest.raises(ValueError, match="plain labels"):
+        tagger.tune_entity_bias(tokens, [["X", "Y"], ["Y", "X"]])
     for bad in ("high", float("nan"), True):
         with pytest.raises(ValueError, match=r"`entity_bias` must be \"auto\", None or a finite"):
             SequenceTagger(entity_bias=bad).fit(*split(TRAIN))
