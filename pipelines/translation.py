@@ -806,7 +806,9 @@ class Translator(Task):
             time_budget=self.time_budget,
         )
         if average is not None:
-            callbacks.append(average)
+            # First, so that it folds in the last trained weights before EarlyStopping's
+            # `on_train_end` restores those of the best epoch.
+            callbacks.insert(0, average)
         if self.learning_rate_decay == "linear":
             decay = LinearDecay(self.learning_rate, self.epochs, self.time_budget, _LINEAR_HOLD)
             callbacks.insert(0, decay)

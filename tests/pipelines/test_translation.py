@@ -342,6 +342,21 @@ def test_moving_average_or_final_weights_whichever_validates_better(tmp_path):
     assert off.kept_weights_ == "final" and off.weight_losses_ == {}
 
 
+def test_moving_average_folds_the_trained_weights_before_other_callbacks_end():
+    # EarlyStopping restores the best epoch's weights in `on_train_end`; the average must have
+    # taken the last trained weights before any callback changes them there.
+    class ZeroAtEnd(keras.callbacks.Callback):
+        def on_train_end(self, logs=None):
+            for variable in self.model.trainable_weights:
+                variable.assign(np.zeros(variable.shape, variable.dtype))
+
+    tr = Translator(**TINY, epochs=2, batch_tokens=16, ema_momentum=0.9, callbacks=[ZeroAtEnd()])
+    tr.fit(SOURCES, TARGETS)
+    assert tr.kept_weights_ == "moving average"
+    kernel = tr.model.trainable_weights[0].numpy()
+    assert np.abs(kernel).mean() > 1e-3, "the average took the weights zeroed after training"
+
+
 def test_loads_a_file_saved_with_the_retired_average_checkpoints(trained, tmp_path):
     path = tmp_path / "old.keras"
     trained.save(path)
