@@ -782,11 +782,11 @@ class Translator(Task):
         # final ones possibly restored by early stopping) are scored and the better kept; the
         # time counts as training time.
         model = self.model_
-        candidates = {"final": MovingAverage.weights(model), "moving average": average.average()}
         if val_ds is None:
-            MovingAverage.assign(model, candidates["moving average"])
+            MovingAverage.assign(model, average.average())
             self.kept_weights_ = "moving average"
             return
+        candidates = {"final": MovingAverage.weights(model), "moving average": average.average()}
         losses = {}
         for name, arrays in candidates.items():
             MovingAverage.assign(model, arrays)

@@ -54,8 +54,7 @@ def load_word_vectors(
     """
     if isinstance(vocabulary, str) or not isinstance(vocabulary, Sequence):
         raise TypeError(f"`vocabulary` must be a list of tokens; received {type(vocabulary)}.")
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-        raise ValueError(f"`limit` must be None or a positive int; received {limit!r}.")
+    _check_size(limit, "limit")
     return _read_vectors(
         path,
         list(vocabulary),
@@ -108,10 +107,7 @@ def load_word_vectors_for(
     >>> vectorizer.get_vocabulary()[-3:]
     ['cat', 'the', 'dog']
     """
-    if max_tokens is not None and (
-        isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1
-    ):
-        raise ValueError(f"`max_tokens` must be None or a positive int; received {max_tokens!r}.")
+    _check_size(max_tokens, "max_tokens")
     vocabulary = list(vectorizer.get_vocabulary())
     matrix = _read_vectors(
         path,
@@ -224,6 +220,11 @@ def _read_vectors(
             + (f"; {added:,} words of the file added to the vocabulary." if added else ".")
         )
     return matrix
+
+
+def _check_size(value: int | None, name: str) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError(f"`{name}` must be None or a positive int; received {value!r}.")
 
 
 def _is_word2vec_header(line: str) -> bool:
