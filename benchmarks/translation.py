@@ -36,6 +36,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from pipelines import Translator  # noqa: E402
 from rnnkit import datasets  # noqa: E402
+from rnnkit._task import MovingAverage  # noqa: E402
 from rnnkit.cli import _parse_settings  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -56,7 +57,7 @@ class EpochTimer(keras.callbacks.Callback):
         self.final_weights: list | None = None
 
     def on_train_end(self, logs=None):
-        self.final_weights = [w.numpy() for w in self.model.trainable_weights]
+        self.final_weights = MovingAverage.weights(self.model)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._start = time.perf_counter()
@@ -242,13 +243,11 @@ def main() -> None:
     other_scores, other = {}, None
     if timer.final_weights is not None and getattr(tr, "kept_weights_", "final") != "final":
         other = "final"
-        kept = [w.numpy() for w in tr.model.trainable_weights]
-        for variable, value in zip(tr.model.trainable_weights, timer.final_weights, strict=True):
-            variable.assign(value)
+        kept = MovingAverage.weights(tr.model)
+        MovingAverage.assign(tr.model, timer.final_weights)
         other_scores = {b: tr.evaluate(test_src, test_tgt, beam_width=b) for b in (1, 4)}
         print(f"final weights: {other_scores}", flush=True)
-        for variable, value in zip(tr.model.trainable_weights, kept, strict=True):
-            variable.assign(value)
+        MovingAverage.assign(tr.model, kept)
     speed = {beam_width: _speed(tr, test_src, beam_width) for beam_width in (1, 4)}
     print(f"sentences/s: {speed}", flush=True)
     samples = list(zip(test_src[:SAMPLES], test_tgt[:SAMPLES], strict=True))
