@@ -23,6 +23,8 @@ from typing import Any, NamedTuple
 
 import tensorflow as tf
 
+from rnnkit._checks import is_int
+
 StepFn = Callable[[tf.Tensor, Any], tuple[tf.Tensor, Any]]
 
 
@@ -92,7 +94,7 @@ def tile_beams(nested: Any, beam_width: int) -> Any:
 def _check_args(max_length: Any, beam_width: int = 1, length_penalty: Any = 0.0) -> None:
     if isinstance(max_length, int) and (isinstance(max_length, bool) or max_length < 1):
         raise ValueError(f"`max_length` must be a positive integer, got {max_length!r}.")
-    if isinstance(beam_width, bool) or not isinstance(beam_width, int) or beam_width < 1:
+    if not is_int(beam_width, minimum=1):
         raise ValueError(
             f"`beam_width` must be a positive Python integer (it fixes tensor shapes), "
             f"got {beam_width!r}."

@@ -29,6 +29,7 @@ import tensorflow as tf
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
+from rnnkit._checks import is_int
 from rnnkit.export import export_saved_model
 
 _STATE_ENTRY = "rnnkit.json"
@@ -90,7 +91,7 @@ def check_choice(value: Any, name: str, choices: Sequence[Any]) -> None:
 def check_positive_int(value: Any, name: str, *, allow_none: bool = False) -> None:
     if value is None and allow_none:
         return
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+    if not is_int(value, minimum=1):
         raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
 
 

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from rnnkit._checks import is_int
+
 _LENGTH_SAMPLE = 10_000
 _MAX_BUCKETS = 8
 _LONGEST_BUCKET = 2048
@@ -155,7 +157,7 @@ def batch_dataset(
     for value, argument in ((batch_size, "batch_size"), (token_budget, "token_budget")):
         if value is None and argument == "token_budget":
             continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if not is_int(value, minimum=1):
             raise ValueError(f"`{argument}` must be a positive int; received {value!r}.")
     if any(isinstance(c, tf.RaggedTensorSpec) for c in tf.nest.flatten(dataset.element_spec)):
         dataset = dataset.map(_densify, num_parallel_calls=tf.data.AUTOTUNE)

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from rnnkit._checks import is_int
 from rnnkit.data._io import iter_lines
 from rnnkit.data._readers import CONLLU_FIELDS, _iter_conll, _iter_conllu, _resolve_column
 
@@ -248,7 +249,7 @@ def tatoeba(
             f"received {source!r}."
         )
     for value, argument in ((validation_size, "validation_size"), (test_size, "test_size")):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if not is_int(value, minimum=1):
             raise ValueError(f"`{argument}` must be a positive number of pairs; got {value!r}.")
     english, other, attribution = _tatoeba_rows(language)
     if validation_size + test_size >= len(english):
@@ -422,9 +423,9 @@ def captioned_shapes(
     >>> images.shape, images.dtype
     ((2, 16, 16, 3), dtype('uint8'))
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+    if not is_int(n, minimum=0):
         raise ValueError(f"`n` must be a non-negative int; received {n!r}.")
-    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 16:
+    if not is_int(image_size, minimum=16):
         raise ValueError(f"`image_size` must be an int >= 16; received {image_size!r}.")
     rng = np.random.default_rng(seed)
     images = np.zeros((n, image_size, image_size, 3), np.uint8)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from rnnkit._checks import is_int
 from rnnkit.data._io import PathLike, iter_lines
 from rnnkit.data._vectorize import TextVectorizer
 
@@ -223,7 +224,7 @@ def _read_vectors(
 
 
 def _check_size(value: int | None, name: str) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+    if value is not None and not is_int(value, minimum=1):
         raise ValueError(f"`{name}` must be None or a positive int; received {value!r}.")
 
 

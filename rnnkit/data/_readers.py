@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from rnnkit._checks import is_int
 from rnnkit.data._io import PathLike, iter_lines, warn_dropped
 
 Column = int | str
@@ -555,7 +556,7 @@ def read_tagged(
     _check_choice(format, _TAGGED_FORMATS, "format")
     if format == "conll":
         for value, argument in ((tag_column, "tag_column"), (token_column, "token_column")):
-            if isinstance(value, bool) or not isinstance(value, int):
+            if not is_int(value):
                 raise TypeError(
                     f"`{argument}` must be a 0-based column index (int) for `format='conll'`; "
                     f"received {value!r}."

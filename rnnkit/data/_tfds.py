@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from rnnkit._checks import is_int
+
 # Tag field used when a tagging dataset has several (conll2003 has ner, pos and chunks).
 _DEFAULT_TAGS = ("ner", "upos", "tags", "pos")
 
@@ -143,9 +145,7 @@ def from_tfds(
 
     builder = _load_builder(name, None if data_dir is None else os.fspath(data_dir))
     features = builder.info.features
-    if max_examples is not None and (
-        isinstance(max_examples, bool) or not isinstance(max_examples, int) or max_examples < 1
-    ):
+    if max_examples is not None and not is_int(max_examples, minimum=1):
         raise ValueError(f"`max_examples` must be a positive int; received {max_examples!r}.")
 
     translation = isinstance(features, tfds.features.Translation)

@@ -16,6 +16,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from rnnkit._checks import is_int
+
 PAD, OOV, START, END = "", "[UNK]", "[START]", "[END]"
 RESERVED = (PAD, OOV, START, END)
 PAD_ID, OOV_ID, START_ID, END_ID = 0, 1, 2, 3
@@ -106,14 +108,12 @@ class TextVectorizer(keras.layers.Layer):
         super().__init__(**kwargs)
         if level not in _LEVELS:
             raise ValueError(f"`level` must be one of {list(_LEVELS)}; received {level!r}.")
-        if max_tokens is not None and (
-            isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 5
-        ):
+        if max_tokens is not None and not is_int(max_tokens, minimum=5):
             raise ValueError(
                 "`max_tokens` must be None or an int >= 5 (4 reserved ids + at least one "
                 f"token); received {max_tokens!r}."
             )
-        if isinstance(min_frequency, bool) or not isinstance(min_frequency, int):
+        if not is_int(min_frequency):
             raise TypeError(f"`min_frequency` must be an int; received {min_frequency!r}.")
         if min_frequency < 1:
             raise ValueError(f"`min_frequency` must be >= 1; received {min_frequency}.")
@@ -129,9 +129,7 @@ class TextVectorizer(keras.layers.Layer):
             (output_sequence_length, "output_sequence_length"),
             (max_chars_per_token, "max_chars_per_token"),
         ):
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int) or value < minimum
-            ):
+            if value is not None and not is_int(value, minimum=minimum):
                 raise ValueError(
                     f"`{argument}` must be None or an int >= {minimum}"
                     f"{' (room for [START] and [END])' if start_end else ''}; received {value!r}."

@@ -1,11 +1,12 @@
 """Bahdanau (additive) and Luong (multiplicative) attention, written with `keras.ops`."""
 
 import math
-import numbers
 import warnings
 
 import keras
 from keras import ops
+
+from rnnkit._checks import is_int
 
 _LUONG_SCORES = ("dot", "general", "concat")
 
@@ -20,7 +21,7 @@ def _large_negative(dtype):
 
 
 def _check_units(units, name):
-    if isinstance(units, bool) or not isinstance(units, numbers.Integral) or units < 1:
+    if not is_int(units, minimum=1):
         raise ValueError(
             f"`units` must be a positive int (the size of the attention hidden layer). "
             f"Received: units={units!r}. Example: {name}(units=64)"

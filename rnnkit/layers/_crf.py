@@ -1,9 +1,9 @@
 """Linear-chain conditional random field (CRF) output layer, written with `keras.ops`."""
 
-import numbers
-
 import keras
 from keras import ops
+
+from rnnkit._checks import is_int
 
 _OUTPUTS = ("potentials", "tags", "marginals")
 
@@ -113,7 +113,7 @@ class CRF(keras.layers.Layer):
         # many of them and Viterbi compares them.
         kwargs.pop("autocast", None)
         super().__init__(autocast=False, **kwargs)
-        if isinstance(num_tags, bool) or not isinstance(num_tags, numbers.Integral) or num_tags < 1:
+        if not is_int(num_tags, minimum=1):
             raise ValueError(
                 "`num_tags` must be a positive int (the number of tags). "
                 f"Received: num_tags={num_tags!r}"

@@ -28,9 +28,11 @@ from keras import ops
 # the same masks, from the same seed, as Keras's own cells, inside Keras's RNN and inside ours.
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
+from rnnkit._checks import is_int
+
 
 def _check_units(units):
-    if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
+    if not is_int(units, minimum=1):
         raise ValueError(
             f"`units` must be a positive integer. Received: units={units!r}. "
             "Pass the size of the hidden state, e.g. `units=64`."
