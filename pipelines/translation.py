@@ -97,6 +97,64 @@ def detokenize(text: tf.Tensor) -> tf.Tensor:
     return tf.strings.strip(text)
 
 
+def smoothed_cross_entropy(
+    labels: tf.Tensor, logits: tf.Tensor, label_smoothing: float
+) -> tf.Tensor:
+    """Cross-entropy `[N]` of `labels [N]` under `logits [N, V]`, with label smoothing.
+
+    The target puts `1 - label_smoothing` on the label and spreads `label_smoothing` evenly over
+    all `V` classes (Szegedy et al., 2016): `(1 - e) * -log p(label) + e * mean(-log p)`.
+    """
+    log_p = tf.nn.log_softmax(logits)
+    nll = -tf.gather(log_p, labels, axis=1, batch_dims=1)
+    if not label_smoothing:
+        return nll
+    return (1.0 - label_smoothing) * nll - label_smoothing * tf.reduce_mean(log_p, axis=1)
+
+
+def sampled_softmax_loss(
+    weights: tf.Tensor,
+    bias: tf.Tensor,
+    labels: tf.Tensor,
+    inputs: tf.Tensor,
+    num_sampled: int,
+    label_smoothing: float = 0.0,
+    sampled_values: tuple[tf.Tensor, tf.Tensor, tf.Tensor] | None = None,
+) -> tf.Tensor:
+    """Sampled softmax loss `[N]` (Jean et al., 2015), optionally label-smoothed.
+
+    Each of the `N` `inputs [N, D]` is scored against its label and `num_sampled` classes
+    drawn for the batch (log-uniformly, so the class ids must be in order of falling
+    frequency) from the output layer `weights [V, D]`, `bias [V]`; logits are corrected by the
+    log of each class's expected count and a drawn class equal to the label is left out, as in
+    `tf.nn.sampled_softmax_loss` (equal to it when `label_smoothing=0`). With smoothing, the
+    `label_smoothing` share of the target is spread evenly over the label and the drawn classes
+    (frequent words are drawn more often, so this smooths towards the unigram distribution).
+    `sampled_values`: a `(sampled, true_expected, sampled_expected)` draw to use instead.
+    """
+    labels = tf.cast(labels, "int64")
+    true = labels[:, None]
+    if sampled_values is None:
+        sampled_values = tf.random.log_uniform_candidate_sampler(
+            true, num_true=1, num_sampled=num_sampled, unique=True, range_max=weights.shape[0]
+        )
+    sampled, true_expected, sampled_expected = (tf.stop_gradient(v) for v in sampled_values)
+    true_logits = tf.reduce_sum(inputs * tf.gather(weights, labels), axis=1, keepdims=True)
+    true_logits += tf.gather(bias, true) - tf.math.log(true_expected)
+    sampled_logits = tf.matmul(inputs, tf.gather(weights, sampled), transpose_b=True)
+    sampled_logits += tf.gather(bias, sampled) - tf.math.log(sampled_expected)
+    # Accidental hits: a drawn class that is the label itself.
+    hit = tf.equal(true, sampled[None, :])
+    sampled_logits = tf.where(hit, tf.constant(_NEG, sampled_logits.dtype), sampled_logits)
+    log_p = tf.nn.log_softmax(tf.concat([true_logits, sampled_logits], axis=1))
+    nll = -log_p[:, 0]
+    if not label_smoothing:
+        return nll
+    kept = tf.concat([tf.ones_like(true_logits), tf.cast(~hit, log_p.dtype)], axis=1)
+    spread = -tf.reduce_sum(log_p * kept, axis=1) / tf.reduce_sum(kept, axis=1)
+    return (1.0 - label_smoothing) * nll + label_smoothing * spread
+
+
 @keras.saving.register_keras_serializable(package="rnnkit")
 class TranslationModel(keras.Model):
     """Attentional encoder-decoder over token ids, with its vectorisers and in-graph decoding.
@@ -128,6 +186,7 @@ class TranslationModel(keras.Model):
         tie_embeddings: use the target embedding matrix as the output layer's weights.
         sampled_softmax: train with a sampled softmax over this many words drawn per batch
             (see `train_step`); None trains with the full softmax.
+        label_smoothing: share of the training target spread over the other words (0: none).
         **kwargs: base `keras.Model` arguments.
 
     Example:
@@ -155,6 +214,7 @@ class TranslationModel(keras.Model):
         max_length=50,
         tie_embeddings=False,
         sampled_softmax=None,
+        label_smoothing=0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -176,6 +236,7 @@ class TranslationModel(keras.Model):
         self.max_length = max_length
         self.tie_embeddings = bool(tie_embeddings)
         self.sampled_softmax = sampled_softmax
+        self.label_smoothing = float(label_smoothing)
         self.source_vocabulary_size = source_vectorizer.vocabulary_size
         self.target_vocabulary_size = target_vectorizer.vocabulary_size
         self._state_count = 2 if cell == "lstm" else 1
@@ -319,32 +380,38 @@ class TranslationModel(keras.Model):
         return self._attentional_vector(x, context, training), weights
 
     def train_step(self, data):
-        """Keras's training step; with `sampled_softmax`, the loss is a sampled softmax.
+        """Keras's training step, with a sampled softmax and label smoothing when set.
 
-        The sampled softmax (Jean et al., 2015) scores each target word against the
-        `sampled_softmax` words drawn (log-uniformly, frequent words more often) for the
-        batch instead of the whole vocabulary, on real (non-padding) positions only.
-        Validation loss, `evaluate` and decoding always use the full softmax.
+        With `sampled_softmax` (and teacher forcing), each target word is scored against
+        the `sampled_softmax` words drawn for the batch instead of the whole vocabulary
+        (`sampled_softmax_loss`), on real (non-padding) positions only. With
+        `label_smoothing`, the loss is the smoothed cross-entropy. Validation loss, `evaluate`
+        and decoding always use the plain cross-entropy over the full softmax.
         """
-        if not self.sampled_softmax or self.teacher_forcing < 1.0:
+        sampled = self.sampled_softmax and self.teacher_forcing >= 1.0
+        if not sampled and not self.label_smoothing:
             return super().train_step(data)
         (source_ids, target_in), target_out = data
+        real = tf.not_equal(target_out, _PAD)
+        labels = tf.boolean_mask(target_out, real)
         with tf.GradientTape() as tape:
-            attentional, _ = self._teacher_forced_vectors(
-                self.clip_source(source_ids), target_in, training=True
-            )
-            real = tf.not_equal(target_out, _PAD)
-            inputs = tf.cast(tf.boolean_mask(attentional, real), "float32")
-            labels = tf.cast(tf.boolean_mask(target_out, real), "int64")[:, None]
-            weights, bias = self._output_weights()
-            losses = tf.nn.sampled_softmax_loss(
-                weights,
-                bias,
-                labels,
-                inputs,
-                num_sampled=min(self.sampled_softmax, self.target_vocabulary_size - 1),
-                num_classes=self.target_vocabulary_size,
-            )
+            if sampled:
+                attentional, _ = self._teacher_forced_vectors(
+                    self.clip_source(source_ids), target_in, training=True
+                )
+                weights, bias = self._output_weights()
+                losses = sampled_softmax_loss(
+                    weights,
+                    bias,
+                    labels,
+                    tf.cast(tf.boolean_mask(attentional, real), "float32"),
+                    num_sampled=min(self.sampled_softmax, self.target_vocabulary_size - 1),
+                    label_smoothing=self.label_smoothing,
+                )
+            else:
+                logits = self((source_ids, target_in), training=True)
+                logits = tf.cast(tf.boolean_mask(logits, real), "float32")
+                losses = smoothed_cross_entropy(labels, logits, self.label_smoothing)
             loss = tf.reduce_mean(losses)
             self._loss_tracker.update_state(loss, sample_weight=tf.shape(labels)[0])
             scaled = self.optimizer.scale_loss(loss)
@@ -475,6 +542,7 @@ class TranslationModel(keras.Model):
             "max_length": self.max_length,
             "tie_embeddings": self.tie_embeddings,
             "sampled_softmax": self.sampled_softmax,
+            "label_smoothing": self.label_smoothing,
         }
         return {**super().get_config(), **config}
 
@@ -521,6 +589,10 @@ class Translator(Task):
             instead of the whole target vocabulary, which makes training steps cheaper;
             validation loss, `evaluate` and decoding use the full softmax. None: full
             softmax in training too. Needs `teacher_forcing=1` (else ignored).
+        label_smoothing: train towards a target that keeps `1 - label_smoothing` on the
+            reference word and spreads the rest over the vocabulary (over the drawn words
+            with `sampled_softmax`); 0 is plain cross-entropy. Validation loss and `evaluate`
+            stay plain cross-entropy.
         learning_rate: Adam learning rate of the first epoch.
         learning_rate_decay: how the learning rate falls during training. A number multiplies
             it by that after every epoch (1 keeps it constant). `"linear"` holds it for the
@@ -577,6 +649,7 @@ class Translator(Task):
         teacher_forcing: float = 1.0,
         tie_embeddings: bool = False,
         sampled_softmax: int | None = 1024,
+        label_smoothing: float = 0.0,
         learning_rate: float = 2e-3,
         learning_rate_decay: float | str = 0.8,
         clipnorm: float | None = 1.0,
@@ -603,6 +676,7 @@ class Translator(Task):
         self.teacher_forcing = teacher_forcing
         self.tie_embeddings = tie_embeddings
         self.sampled_softmax = sampled_softmax
+        self.label_smoothing = label_smoothing
         self.learning_rate = learning_rate
         self.learning_rate_decay = learning_rate_decay
         self.clipnorm = clipnorm
@@ -623,6 +697,7 @@ class Translator(Task):
         check_choice(self.attention_type, "attention_type", _ATTENTIONS)
         check_bool(self.tie_embeddings, "tie_embeddings")
         check_positive_int(self.sampled_softmax, "sampled_softmax", allow_none=True)
+        check_fraction(self.label_smoothing, "label_smoothing")
         for name in ("units", "embedding_dim", "num_layers", "max_length", "epochs"):
             check_positive_int(getattr(self, name), name)
         check_positive_int(self.batch_tokens, "batch_tokens")
@@ -750,6 +825,7 @@ class Translator(Task):
             max_length=self.max_length,
             tie_embeddings=self.tie_embeddings,
             sampled_softmax=self.sampled_softmax,
+            label_smoothing=self.label_smoothing,
             name="translation_model",
         )
         model.build()

@@ -11,7 +11,12 @@ import tensorflow as tf
 from sklearn.exceptions import NotFittedError
 
 from pipelines import Translator
-from pipelines.translation import TranslationModel, detokenize
+from pipelines.translation import (
+    TranslationModel,
+    detokenize,
+    sampled_softmax_loss,
+    smoothed_cross_entropy,
+)
 from tests.helpers import edit_saved_pipeline, run_without_rnnkit
 
 # A toy "translation": every word has one translation and the order is kept.
@@ -141,6 +146,63 @@ def test_sampled_softmax_learns_the_toy_task():
         total += float(tf.reduce_sum(losses * real) / tf.reduce_sum(real)) * len(target_out)
         count += len(target_out)
     assert tr.history_["val_loss"][-1] == pytest.approx(total / count, rel=1e-4)
+
+
+def _output_problem(vocabulary=40, dim=6, n=32, seed=0):
+    rng = np.random.default_rng(seed)
+    weights = tf.constant(rng.normal(size=(vocabulary, dim)), "float32")
+    bias = tf.constant(rng.normal(size=(vocabulary,)), "float32")
+    inputs = tf.constant(rng.normal(size=(n, dim)), "float32")
+    labels = tf.constant(rng.integers(0, vocabulary, n), "int64")
+    return weights, bias, inputs, labels
+
+
+def test_sampled_softmax_loss_without_smoothing_is_tensorflows():
+    weights, bias, inputs, labels = _output_problem()
+    draw = tf.random.log_uniform_candidate_sampler(labels[:, None], 1, 12, True, 40, seed=1)
+    ours = sampled_softmax_loss(weights, bias, labels, inputs, 12, sampled_values=draw)
+    theirs = tf.nn.sampled_softmax_loss(
+        weights, bias, labels[:, None], inputs, 12, 40, sampled_values=draw
+    )
+    # the draw holds labels too (accidental hits), which both leave out
+    assert np.any(draw[0].numpy()[None, :] == labels.numpy()[:, None])
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-5)
+
+
+def test_sampled_softmax_loss_over_every_class_is_the_full_smoothed_loss():
+    # Drawing every class once (expected counts 1) turns the sampled softmax into the full one:
+    # the label's own draw is an accidental hit, left out, and the label scores in its place.
+    weights, bias, inputs, labels = _output_problem()
+    every = (tf.range(40, dtype="int64"), tf.ones([32, 1]), tf.ones([40]))
+    logits = tf.matmul(inputs, weights, transpose_b=True) + bias
+    for smoothing in (0.0, 0.1, 0.3):
+        sampled = sampled_softmax_loss(
+            weights, bias, labels, inputs, 40, smoothing, sampled_values=every
+        )
+        full = smoothed_cross_entropy(labels, logits, smoothing)
+        np.testing.assert_allclose(sampled.numpy(), full.numpy(), rtol=1e-5)
+
+
+def test_smoothed_cross_entropy_is_keras_label_smoothing():
+    _, _, _, labels = _output_problem()
+    logits = tf.constant(np.random.default_rng(1).normal(size=(32, 40)), "float32")
+    expected = keras.losses.categorical_crossentropy(
+        tf.one_hot(labels, 40), logits, from_logits=True, label_smoothing=0.2
+    )
+    ours = smoothed_cross_entropy(labels, logits, 0.2)
+    np.testing.assert_allclose(ours.numpy(), np.asarray(expected), rtol=1e-5)
+
+
+@pytest.mark.parametrize("sampled_softmax", [6, None])
+def test_label_smoothing_learns_the_toy_task(sampled_softmax):
+    tr = Translator(**TINY, **LEARN, label_smoothing=0.1, sampled_softmax=sampled_softmax)
+    tr.fit(SOURCES, TARGETS, validation_data=(SOURCES, TARGETS))
+    assert tr.model.label_smoothing == 0.1
+    assert tr.translate(SOURCES, beam_width=1) == TARGETS
+    # The training loss is the smoothed one: it cannot reach 0 (the smoothed target's
+    # entropy is its floor); the validation loss is plain cross-entropy, which can.
+    assert tr.history_["loss"][-1] > 0.1
+    assert tr.history_["val_loss"][-1] < tr.history_["loss"][-1]
 
 
 def test_evaluate_matches_sacrebleu_and_the_masked_loss(trained):
@@ -277,6 +339,8 @@ def test_unfitted_and_bad_inputs_give_clear_errors(trained):
         ({"teacher_forcing": 0.0}, "`teacher_forcing`"),
         ({"teacher_forcing": 1.5}, "`teacher_forcing`"),
         ({"dropout": 1.0}, "`dropout`"),
+        ({"label_smoothing": 1.0}, "`label_smoothing`"),
+        ({"label_smoothing": -0.1}, "`label_smoothing`"),
         ({"learning_rate": 0}, "`learning_rate`"),
         ({"batch_tokens": 0}, "`batch_tokens`"),
         ({"time_budget": -5}, "`time_budget`"),
