@@ -342,6 +342,12 @@ def main() -> None:
                 if tr.model.sampled_softmax
                 else ""
             )
+            + (
+                f", label-smoothed ({tr.model.label_smoothing:g}), so higher than plain "
+                "cross-entropy"
+                if tr.model.label_smoothing
+                else ""
+            )
             + "; validation loss: full softmax, Keras's mean over the validation batches "
             "(each batch's per-token loss weighted by its number of sentences, so short "
             "sentences count more and it is lower than `evaluate`'s per-token mean).",
