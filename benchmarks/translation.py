@@ -290,6 +290,7 @@ def main() -> None:
                 "target_vocabulary_size",
                 "tie_embeddings",
                 "sampled_softmax",
+                "label_smoothing",
                 "dropout",
                 "learning_rate",
                 "learning_rate_decay",
