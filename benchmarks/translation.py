@@ -286,6 +286,7 @@ def main() -> None:
                 "units",
                 "embedding_dim",
                 "attention_type",
+                "token_level",
                 "source_vocabulary_size",
                 "target_vocabulary_size",
                 "tie_embeddings",

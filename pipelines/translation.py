@@ -47,6 +47,7 @@ __all__ = ["Translator"]
 
 _CELLS = ("gru", "lstm")
 _ATTENTIONS = ("luong", "bahdanau")
+_TOKEN_LEVELS = ("word", "subword")
 # TextVectorizer's reserved ids.
 _PAD, _UNK, _START, _END = 0, 1, 2, 3
 # Ids the decoder never outputs: padding, [UNK] (a wrong word scores better than "[UNK]" in any
@@ -551,7 +552,7 @@ class Translator(Task):
     """Sentence translator: bi-GRU encoder, attentional GRU decoder, beam search in the graph.
 
     `fit` learns a source and a target vocabulary (`rnnkit.data.TextVectorizer`, words and
-    punctuation, lower-cased), batches the pairs by length under a token budget
+    punctuation, or pieces of words with `token_level="subword"`, lower-cased), batches the pairs by length under a token budget
     (`rnnkit.data.batch_dataset`) and trains a `TranslationModel` with teacher forcing,
     Adam, gradient clipping and early stopping on the validation loss. `translate` decodes
     with greedy search (`beam_width=1`) or batched beam search, both as one TensorFlow
@@ -570,6 +571,9 @@ class Translator(Task):
         attention_type: `"luong"` (multiplicative `general` score) or `"bahdanau"` (additive
             score); both query with the decoder state after its recurrent layers. (Named
             `attention_type` because `attention` is the method that returns the weights.)
+        token_level: `"word"` (words and punctuation) or `"subword"` (pieces of words learned by
+            byte-pair encoding within the vocabulary sizes: rare and unseen words are split
+            into known pieces instead of becoming `[UNK]`; see `rnnkit.data.TextVectorizer`).
         source_vocabulary_size: most frequent source tokens kept (4 reserved ids included).
         target_vocabulary_size: most frequent target tokens kept (the decoder never outputs
             the others); the output softmax is this wide. With `sampled_softmax` a training
@@ -642,6 +646,7 @@ class Translator(Task):
         embedding_dim: int = 128,
         num_layers: int = 1,
         attention_type: str = "luong",
+        token_level: str = "word",
         source_vocabulary_size: int = 12000,
         target_vocabulary_size: int = 8000,
         max_length: int = 50,
@@ -669,6 +674,7 @@ class Translator(Task):
         self.embedding_dim = embedding_dim
         self.num_layers = num_layers
         self.attention_type = attention_type
+        self.token_level = token_level
         self.source_vocabulary_size = source_vocabulary_size
         self.target_vocabulary_size = target_vocabulary_size
         self.max_length = max_length
@@ -695,6 +701,7 @@ class Translator(Task):
     def _check_params(self) -> None:
         check_choice(self.cell, "cell", _CELLS)
         check_choice(self.attention_type, "attention_type", _ATTENTIONS)
+        check_choice(self.token_level, "token_level", _TOKEN_LEVELS)
         check_bool(self.tie_embeddings, "tie_embeddings")
         check_positive_int(self.sampled_softmax, "sampled_softmax", allow_none=True)
         check_fraction(self.label_smoothing, "label_smoothing")
@@ -805,11 +812,14 @@ class Translator(Task):
         ):
             self.__dict__.pop(attr, None)
         source_vectorizer = data.TextVectorizer(
-            max_tokens=self.source_vocabulary_size, name="source_vectorizer"
+            level=self.token_level, max_tokens=self.source_vocabulary_size, name="source_vectorizer"
         )
         source_vectorizer.adapt(sources)
         target_vectorizer = data.TextVectorizer(
-            max_tokens=self.target_vocabulary_size, start_end=True, name="target_vectorizer"
+            level=self.token_level,
+            max_tokens=self.target_vocabulary_size,
+            start_end=True,
+            name="target_vectorizer",
         )
         target_vectorizer.adapt(targets)
         model = TranslationModel(

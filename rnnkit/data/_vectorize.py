@@ -17,12 +17,13 @@ import numpy as np
 import tensorflow as tf
 
 from rnnkit._checks import is_int
+from rnnkit.data import _subwords
 
 PAD, OOV, START, END = "", "[UNK]", "[START]", "[END]"
 RESERVED = (PAD, OOV, START, END)
 PAD_ID, OOV_ID, START_ID, END_ID = 0, 1, 2, 3
 
-_LEVELS = ("word", "char")
+_LEVELS = ("word", "subword", "char")
 _STANDARDIZE = ("lower_punct", "lower")
 _ADAPT_CHUNK = 65536
 
@@ -43,7 +44,7 @@ def _split_words(text: tf.Tensor) -> tf.RaggedTensor:
 
 @keras.saving.register_keras_serializable(package="rnnkit")
 class TextVectorizer(keras.layers.Layer):
-    """Maps strings to right-padded integer ids, at word or character level, in the graph.
+    """Maps strings to right-padded integer ids, at word, subword or character level, in the graph.
 
     Reserved ids are fixed: 0 is padding (`""`), 1 is out-of-vocabulary (`"[UNK]"`), 2 is
     `"[START]"` and 3 is `"[END]"`; learned tokens follow from id 4, most frequent first, ties
@@ -52,25 +53,34 @@ class TextVectorizer(keras.layers.Layer):
     - pre-tokenised tokens, a `tf.RaggedTensor` of strings `[B, None]` or a dense string tensor
       `[B, T]` padded with `""`: tokens are standardised one by one and never split.
 
+    At `level="subword"`, `adapt` learns pieces of words by byte-pair encoding (Sennrich et al.,
+    2016) within `max_tokens`: frequent words stay whole, rare ones are split (`"disentería"` ->
+    `"disen" "##ter" "##ía"`; `##` marks a piece that continues a word), and a word never seen
+    still gets pieces instead of `[UNK]` (down to single characters; only a character never
+    seen in `adapt` is `[UNK]`). `call` splits each word into the longest pieces of the
+    vocabulary, left to right, in TF ops; `decode` joins the pieces back into words.
+
     Outputs are `int32`, right-padded with 0: `[B, T]` for words or raw strings at character
     level, `[B, T, C]` (character ids per token) for pre-tokenised input at character level.
+    At subword level every position is a piece (`[B, T]` for raw strings and tokens alike).
     The vocabulary is part of `get_config()`, so `.keras` files restore it. Call `adapt` (or
     pass `vocabulary`) before using the layer in a `tf.data` pipeline or a model: graphs traced
     earlier keep the vocabulary they were traced with.
 
     Standardisation:
     - `"lower_punct"`: Unicode lower-casing, plus spaces around punctuation and symbols at word
-      level (`"¿Dónde está?"` -> `"¿ dónde está ?"`); at character level and for pre-tokenised
+      level (`"¿Dónde está?"` -> `"¿ dónde está ?"`) and subword level; at character level and for pre-tokenised
       input only the lower-casing applies (tokens are never split);
     - `"lower"`: Unicode lower-casing only; `None`: none;
     - a callable mapping a `tf.string` tensor to one of the same shape (register it with
       `keras.saving.register_keras_serializable` to save the layer).
 
     Args:
-        level: `"word"` or `"char"`.
+        level: `"word"`, `"subword"` or `"char"`.
         max_tokens: largest vocabulary size, the 4 reserved ids included (so it can be the
             `input_dim` of an `Embedding`); `None` keeps every token.
-        min_frequency: tokens seen fewer times than this in `adapt` are out of vocabulary.
+        min_frequency: tokens seen fewer times than this in `adapt` are out of vocabulary (at
+            subword level: pairs of pieces seen fewer times are not merged, at least 2).
         standardize: `"lower_punct"`, `"lower"`, `None` or a callable (see above).
         output_sequence_length: pad or truncate every output to this many positions; `None`
             pads to the longest sequence of the batch.
@@ -176,6 +186,7 @@ class TextVectorizer(keras.layers.Layer):
             duplicates = sorted(t for t, c in Counter(learned).items() if c > 1)[:5]
             raise ValueError(f"`vocabulary` has duplicate tokens, e.g. {duplicates}.")
         self._vocabulary = (*RESERVED, *learned)
+        self._longest_piece = _subwords.longest_piece(learned)
         self._adapted = True
         keys = tf.constant(list(self._vocabulary), dtype=tf.string)
         values = tf.range(len(self._vocabulary), dtype=tf.int64)
@@ -203,10 +214,14 @@ class TextVectorizer(keras.layers.Layer):
         """
         counts: Counter = Counter()
         for chunk in self._adapt_chunks(data, batch_size):
-            units = self.tokenize(chunk)
+            values, pretokenised, _ = self._prepare(chunk)
+            units = self._words(values, pretokenised)
             counts.update(units.flat_values.numpy().tolist())
         for reserved in RESERVED:
             counts.pop(reserved.encode("utf-8"), None)
+        if self.level == "subword":
+            self._adapt_subwords(counts)
+            return
         ranked = sorted(
             ((token.decode("utf-8"), count) for token, count in counts.items()),
             key=lambda item: (-item[1], item[0]),
@@ -215,6 +230,29 @@ class TextVectorizer(keras.layers.Layer):
         if self.max_tokens is not None:
             learned = learned[: self.max_tokens - len(RESERVED)]
         self.set_vocabulary(learned)
+
+    def _adapt_subwords(self, counts: Counter) -> None:
+        words = {token.decode("utf-8"): count for token, count in counts.items()}
+        size = None if self.max_tokens is None else self.max_tokens - len(RESERVED)
+        self.set_vocabulary(_subwords.learn_subwords(words, size, self.min_frequency))
+        # Ids in order of falling frequency of use (as for words): segment every distinct
+        # word once with the graph op that `call` uses and count its pieces.
+        distinct = list(words)
+        pieces = Counter()
+        for start in range(0, len(distinct), _ADAPT_CHUNK):
+            chunk = distinct[start : start + _ADAPT_CHUNK]
+            ids = self._segment(tf.constant(chunk))
+            for word, row in zip(chunk, ids.numpy().tolist(), strict=True):
+                for piece in row:
+                    pieces[piece] += words[word]
+        ranked = sorted(
+            range(len(RESERVED), len(self._vocabulary)),
+            key=lambda i: (-pieces[i], self._vocabulary[i]),
+        )
+        self.set_vocabulary([self._vocabulary[i] for i in ranked])
+
+    def _segment(self, words: tf.Tensor) -> tf.RaggedTensor:
+        return _subwords.segment(words, self._table, self._longest_piece, len(RESERVED))
 
     def _adapt_chunks(self, data: Any, batch_size: int) -> Iterable[Any]:
         if isinstance(data, tf.data.Dataset):
@@ -301,13 +339,26 @@ class TextVectorizer(keras.layers.Layer):
             inputs: raw strings `[B]` or tokens `[B, None]` (see the class docstring).
 
         Returns:
-            `tf.RaggedTensor` of strings: words `[B, None]` at word level; characters
+            `tf.RaggedTensor` of strings: words `[B, None]` at word level; pieces `[B, None]` at
+            subword level (`[UNK]` for a character never seen in `adapt`); characters
             `[B, None]` (raw strings) or `[B, None, None]` (tokens) at character level.
         """
         values, pretokenised, _ = self._prepare(inputs)
         return self._units(values, pretokenised)
 
     def _units(self, values: Any, pretokenised: bool) -> tf.RaggedTensor:
+        if self.level != "subword":
+            return self._words(values, pretokenised)
+        words = self._words(values, pretokenised)
+        ids = self._segment(words.flat_values)
+        vocabulary = tf.constant(list(self._vocabulary), dtype=tf.string)
+        pieces = tf.RaggedTensor.from_row_lengths(
+            tf.gather(vocabulary, ids.flat_values), ids.row_lengths()
+        )
+        return words.with_flat_values(pieces).merge_dims(1, 2)
+
+    def _words(self, values: Any, pretokenised: bool) -> tf.RaggedTensor:
+        """Words (or characters at `level="char"`) before any subword split."""
         if pretokenised:
             tokens = tf.ragged.map_flat_values(self._standardize_text, values, False)
             if self.level == "char":
@@ -320,6 +371,8 @@ class TextVectorizer(keras.layers.Layer):
     def _call_scalar(self, text: tf.Tensor) -> tf.Tensor:
         # One string (the usual `tf.data.Dataset.map` element): dense ops only, a few times
         # faster per element than the ragged batch path, with identical ids.
+        if self.level == "subword":
+            return self.call(text[tf.newaxis])[0]
         if self.level == "char":
             units = tf.strings.unicode_split(self._standardize_text(text, False), "UTF-8")
         else:
@@ -380,7 +433,8 @@ class TextVectorizer(keras.layers.Layer):
         return keras.KerasTensor(out_shape, dtype="int32")
 
     def decode(self, ids: Any) -> tf.Tensor:
-        """Turns ids back into text: tokens joined by spaces (characters joined directly).
+        """Turns ids back into text: tokens joined by spaces (characters joined directly; pieces
+        at subword level joined into their words).
 
         Padding and `[START]` are dropped and each sequence stops at its first `[END]`; ids
         outside the vocabulary read as `[UNK]`. Pure TF ops, so it works in a `tf.function`.
@@ -413,7 +467,8 @@ class TextVectorizer(keras.layers.Layer):
         keep = before_end & (ids != PAD_ID) & (ids != START_ID)
         units = tf.ragged.boolean_mask(tf.gather(vocabulary, ids), keep)
         separator = "" if self.level == "char" else " "
-        return tf.strings.reduce_join(units, axis=-1, separator=separator)
+        text = tf.strings.reduce_join(units, axis=-1, separator=separator)
+        return _subwords.join_pieces(text) if self.level == "subword" else text
 
     def get_config(self):
         standardize = self.standardize

@@ -310,6 +310,37 @@ def test_export_runs_without_rnnkit_and_equals_translate(trained, tmp_path):
         trained.export(path)
 
 
+def test_subword_translator_splits_unseen_words_and_exports_what_it_translates(tmp_path):
+    tr = Translator(
+        **TINY,
+        **LEARN,
+        token_level="subword",
+        source_vocabulary_size=30,
+        target_vocabulary_size=30,
+    ).fit(SOURCES, TARGETS)
+    source, target = tr.model.source_vectorizer, tr.model.target_vectorizer
+    assert source.level == target.level == "subword"
+    assert source.vocabulary_size == target.vocabulary_size == 30
+    # A word never seen is pieces of known ones, not [UNK].
+    pieces = source.tokenize(tf.constant(["cuatrocinco"]))[0].numpy().tolist()
+    assert len(pieces) > 1 and b"[UNK]" not in pieces
+    texts = SOURCES + ["", "cuatrocinco dos", "uno " * 60]
+    with pytest.warns(UserWarning, match="max_length"):
+        expected = tr.translate(texts, beam_width=2)
+    assert not any("##" in t for t in expected)  # pieces are joined back into words
+    path = str(tmp_path / "subword_savedmodel")
+    tr.export(path, beam_width=2)
+    got = run_without_rnnkit(
+        f"""
+        import tensorflow as tf
+        serve = tf.saved_model.load({path!r}).signatures["serving_default"]
+        out = serve(text=tf.constant({texts!r}))["translation"].numpy().tolist()
+        result = [t.decode("utf-8") for t in out]
+        """
+    )
+    assert got == expected
+
+
 def test_unfitted_and_bad_inputs_give_clear_errors(trained):
     with pytest.raises(NotFittedError):
         Translator().translate(["uno"])
@@ -334,6 +365,7 @@ def test_unfitted_and_bad_inputs_give_clear_errors(trained):
     [
         ({"cell": "rnn"}, "`cell`"),
         ({"attention_type": "dot"}, "`attention_type`"),
+        ({"token_level": "char"}, "`token_level`"),
         ({"units": 0}, "`units`"),
         ({"target_vocabulary_size": 4}, "`target_vocabulary_size`"),
         ({"teacher_forcing": 0.0}, "`teacher_forcing`"),
