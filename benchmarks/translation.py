@@ -284,6 +284,7 @@ def main() -> None:
             for k in (
                 "cell",
                 "units",
+                "encoder_units",
                 "embedding_dim",
                 "attention_type",
                 "token_level",

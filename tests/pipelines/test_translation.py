@@ -367,6 +367,7 @@ def test_unfitted_and_bad_inputs_give_clear_errors(trained):
         ({"attention_type": "dot"}, "`attention_type`"),
         ({"token_level": "char"}, "`token_level`"),
         ({"units": 0}, "`units`"),
+        ({"encoder_units": 0}, "`encoder_units`"),
         ({"target_vocabulary_size": 4}, "`target_vocabulary_size`"),
         ({"teacher_forcing": 0.0}, "`teacher_forcing`"),
         ({"teacher_forcing": 1.5}, "`teacher_forcing`"),
@@ -388,10 +389,11 @@ def test_bad_options_name_the_option(params, match):
 
 
 @pytest.mark.parametrize(
-    "cell, attention_type, tie_embeddings", [("lstm", "bahdanau", False), ("gru", "luong", True)]
+    "cell, attention_type, tie_embeddings, encoder_units",
+    [("lstm", "bahdanau", False, 3), ("gru", "luong", True, None)],
 )
 def test_other_cells_attention_and_tied_embeddings_with_two_layers(
-    cell, attention_type, tie_embeddings, tmp_path
+    cell, attention_type, tie_embeddings, encoder_units, tmp_path
 ):
     tr = Translator(
         **TINY,
@@ -399,10 +401,13 @@ def test_other_cells_attention_and_tied_embeddings_with_two_layers(
         cell=cell,
         attention_type=attention_type,
         tie_embeddings=tie_embeddings,
+        encoder_units=encoder_units,
         num_layers=2,
         batch_tokens=32,
     ).fit(SOURCES, TARGETS)
     assert (tr.model.output_layer is None) == tie_embeddings
+    memory, _, _ = tr.model.encode(_ids(tr, SOURCES[:2]))
+    assert memory.shape[-1] == 2 * (encoder_units or TINY["units"])
     ids = _ids(tr, SOURCES[:4])
     greedy = tr.model.translate_ids(ids, 1, max_length=5)
     beam = tr.model.translate_ids(ids, 1, max_length=5, use_beam_search=True)
