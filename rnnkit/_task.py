@@ -293,6 +293,11 @@ class Task(BaseEstimator):
     # Settings a pipeline no longer has: `load` drops them from files saved with them.
     _retired_params: frozenset[str] = frozenset()
 
+    @classmethod
+    def _upgrade_params(cls, params: dict) -> dict:
+        """Fills in settings that files saved by older versions lack, as those versions had them."""
+        return params
+
     # -- estimator plumbing -------------------------------------------------------------------
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):
@@ -438,6 +443,7 @@ class Task(BaseEstimator):
         params = dict(payload["params"])
         for name in target._retired_params:  # settings older versions had; nothing to restore
             params.pop(name, None)
+        params = target._upgrade_params(params)
         unknown = sorted(set(params) - set(target._get_param_names()))
         if unknown:
             raise ValueError(

@@ -407,7 +407,7 @@ def test_other_cells_attention_and_tied_embeddings_with_two_layers(
     ).fit(SOURCES, TARGETS)
     assert (tr.model.output_layer is None) == tie_embeddings
     memory, _, _ = tr.model.encode(_ids(tr, SOURCES[:2]))
-    assert memory.shape[-1] == 2 * (encoder_units or TINY["units"])
+    assert memory.shape[-1] == 2 * (encoder_units or TINY["units"] // 2)
     ids = _ids(tr, SOURCES[:4])
     greedy = tr.model.translate_ids(ids, 1, max_length=5)
     beam = tr.model.translate_ids(ids, 1, max_length=5, use_beam_search=True)
@@ -475,6 +475,17 @@ def test_loads_a_file_saved_with_the_retired_average_checkpoints(trained, tmp_pa
     assert old.kept_weights_ == "mean of last 2 epochs"
     assert old.weight_losses_ == {"final": 1.5, "mean of last 2 epochs": 1.4}
     assert old.translate(SOURCES[:4]) == trained.translate(SOURCES[:4])
+
+
+def test_loads_a_file_saved_before_encoder_units_with_the_encoder_it_had(tmp_path):
+    tr = Translator(**TINY, epochs=1, encoder_units=TINY["units"]).fit(SOURCES, TARGETS)
+    path = tmp_path / "old.keras"
+    tr.save(path)
+    edit_saved_pipeline(path, lambda payload: payload["params"].pop("encoder_units"))
+    old = Translator.load(path)
+    assert old.encoder_units == TINY["units"]  # not None, which now means half of `units`
+    assert old.translate(SOURCES[:4]) == tr.translate(SOURCES[:4])
+    assert Translator(**TINY).encoder_units is None
 
 
 def test_linear_learning_rate_decay_ends_near_zero():
