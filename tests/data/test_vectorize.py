@@ -226,8 +226,9 @@ def test_config_and_keras_file_restore_vocabulary(tmp_path):
     assert loaded.layers[1].get_vocabulary() == vec.get_vocabulary()
 
 
-def test_exported_savedmodel_takes_raw_strings_without_rnnkit(tmp_path):
-    vec = TextVectorizer()
+@pytest.mark.parametrize("options", [{}, {"level": "subword", "max_tokens": 80}])
+def test_exported_savedmodel_takes_raw_strings_without_rnnkit(options, tmp_path):
+    vec = TextVectorizer(**options)
     vec.adapt(MULTILINGUAL)
     inputs = keras.Input(shape=(), dtype="string")
     embedded = keras.layers.Embedding(vec.vocabulary_size, 3, mask_zero=True)(vec(inputs))
