@@ -563,11 +563,11 @@ class Translator(Task):
 
     `fit` learns a source and a target vocabulary (`rnnkit.data.TextVectorizer`, words and
     punctuation, or pieces of words with `token_level="subword"`, lower-cased), batches the
-    pairs by length under a token budget (`rnnkit.data.batch_dataset`) and trains a `TranslationModel` with teacher forcing,
-    Adam, gradient clipping and early stopping on the validation loss. `translate` decodes
-    with greedy search (`beam_width=1`) or batched beam search, both as one TensorFlow
-    `while_loop` per batch; `export` writes a SavedModel whose `serving_default(text)`
-    returns exactly what `translate` returns. Outputs are lower-cased (as the vocabularies).
+    pairs by length under a token budget (`rnnkit.data.batch_dataset`) and trains a
+    `TranslationModel` with teacher forcing, Adam, gradient clipping and early stopping on the
+    validation loss. `translate` decodes with greedy search (`beam_width=1`) or batched beam
+    search, both as one TensorFlow `while_loop` per batch; `export` writes a SavedModel whose
+    `serving_default(text)` returns exactly what `translate` returns. Outputs are lower-cased (as the vocabularies).
 
     The defaults were chosen by measurement on Tatoeba Spanish->English
     (`rnnkit.datasets.tatoeba`) to train in under 30 minutes on a 2-core CPU; see
@@ -619,8 +619,8 @@ class Translator(Task):
             with the first of `epochs` and `time_budget` (so a slow machine, which gets fewer
             epochs, still ends on a small rate). Not the default: on Tatoeba (28 minutes, 2
             cores; with 30,000 / 14,000-word vocabularies) it reached 36.4 BLEU beam 4
-            against 40.9 for the then defaults, as the held rate learns less per epoch than 0.8's
-            early decay (`benchmarks/results/translation-linear-30k.md`).
+            against 40.9 for the defaults of the time, as the held rate learns less per epoch
+            than 0.8's early decay (`benchmarks/results/translation-linear-30k.md`).
         clipnorm: gradient clipping norm (on by default); `None` or 0 turns it off.
         epochs: most training epochs.
         batch_tokens: tokens per training batch (padding included); batches hold sentences of

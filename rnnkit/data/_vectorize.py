@@ -69,8 +69,8 @@ class TextVectorizer(keras.layers.Layer):
 
     Standardisation:
     - `"lower_punct"`: Unicode lower-casing, plus spaces around punctuation and symbols at word
-      level (`"¿Dónde está?"` -> `"¿ dónde está ?"`) and subword level; at character level and for pre-tokenised
-      input only the lower-casing applies (tokens are never split);
+      and subword level (`"¿Dónde está?"` -> `"¿ dónde está ?"`); at character level and for
+      pre-tokenised input only the lower-casing applies (tokens are never split);
     - `"lower"`: Unicode lower-casing only; `None`: none;
     - a callable mapping a `tf.string` tensor to one of the same shape (register it with
       `keras.saving.register_keras_serializable` to save the layer).
