@@ -6,7 +6,6 @@ from collections import Counter
 
 import keras
 import numpy as np
-import pytest
 import tensorflow as tf
 
 from rnnkit.data import TextVectorizer
@@ -122,8 +121,3 @@ def test_subword_vectorizer_saves_with_its_pieces(tmp_path):
     loaded = keras_round_trip(model, tmp_path)
     np.testing.assert_allclose(loaded.predict(texts, verbose=0), model.predict(texts, verbose=0))
     # The export without rnnkit: tests/data/test_vectorize.py, for both levels.
-
-
-def test_subword_level_errors_are_clear():
-    with pytest.raises(ValueError, match="`level`"):
-        TextVectorizer(level="piece")

@@ -175,7 +175,7 @@ def test_vocabulary_argument_and_errors():
     with pytest.raises(ValueError, match="duplicate"):
         TextVectorizer(vocabulary=["x", "x"])
     with pytest.raises(ValueError, match="`level`"):
-        TextVectorizer(level="subword")
+        TextVectorizer(level="piece")
     with pytest.raises(ValueError, match="`max_tokens`"):
         TextVectorizer(max_tokens=3)
     with pytest.raises(TypeError, match="tf.string"):
