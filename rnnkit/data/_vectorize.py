@@ -349,13 +349,14 @@ class TextVectorizer(keras.layers.Layer):
     def _units(self, values: Any, pretokenised: bool) -> tf.RaggedTensor:
         if self.level != "subword":
             return self._words(values, pretokenised)
-        words = self._words(values, pretokenised)
-        ids = self._segment(words.flat_values)
+        ids = self._piece_ids(values, pretokenised)
         vocabulary = tf.constant(list(self._vocabulary), dtype=tf.string)
-        pieces = tf.RaggedTensor.from_row_lengths(
-            tf.gather(vocabulary, ids.flat_values), ids.row_lengths()
-        )
-        return words.with_flat_values(pieces).merge_dims(1, 2)
+        return tf.ragged.map_flat_values(tf.gather, vocabulary, ids)
+
+    def _piece_ids(self, values: Any, pretokenised: bool) -> tf.RaggedTensor:
+        """Piece ids `[B, None]` (int64) at subword level: each word split, the rows joined."""
+        words = self._words(values, pretokenised)
+        return words.with_flat_values(self._segment(words.flat_values)).merge_dims(1, 2)
 
     def _words(self, values: Any, pretokenised: bool) -> tf.RaggedTensor:
         """Words (or characters at `level="char"`) before any subword split."""
@@ -394,8 +395,11 @@ class TextVectorizer(keras.layers.Layer):
         if isinstance(inputs, tf.Tensor) and inputs.dtype == tf.string and inputs.shape.rank == 0:
             return self._call_scalar(inputs)
         values, pretokenised, scalar = self._prepare(inputs)
-        units = self._units(values, pretokenised)
-        ids = tf.cast(tf.ragged.map_flat_values(self._table.lookup, units), tf.int32)
+        if self.level == "subword":  # the split already gives ids
+            ids = tf.cast(self._piece_ids(values, pretokenised), tf.int32)
+        else:
+            units = self._units(values, pretokenised)
+            ids = tf.cast(tf.ragged.map_flat_values(self._table.lookup, units), tf.int32)
         length = self.output_sequence_length
         if self.level == "char" and pretokenised:
             if self.start_end:
