@@ -110,6 +110,15 @@ def test_shuffle_is_seeded_and_reshuffles_each_epoch():
     assert order(first) != order(first)  # a new order every epoch
 
 
+def test_runs_without_tf_data_autotuning():
+    # Its background thread held the ends of Translator epochs for up to a minute on 2 cores.
+    ds, rows = ids_dataset()
+    batched = batch_dataset(ds, 4, bucket=True, shuffle=True, seed=0)
+    assert batched.options().autotune.enabled is False
+    seen = sorted(pair for batch in batched.as_numpy_iterator() for pair in unpad(batch))
+    assert seen == sorted((row, i) for i, row in enumerate(rows))
+
+
 def test_cache_and_drop_remainder(tmp_path):
     ds, _ = ids_dataset()
     cached = batch_dataset(ds, 5, bucket=False, shuffle=False, cache=True, drop_remainder=True)
