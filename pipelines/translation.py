@@ -580,7 +580,7 @@ class Translator(Task):
             `units` (as OpenNMT's `brnn`), so the encoder outputs have the decoder's size. On
             Tatoeba the half-size encoder made training steps about a quarter cheaper and
             learned more per epoch (42.3 BLEU beam 4 against 41.0 with `encoder_units=256`;
-            `benchmarks/results/translation.md`).
+            `benchmarks/results/translation-src12k.md`).
         embedding_dim: size of the word vectors (source and target).
         num_layers: recurrent layers in the encoder and in the decoder.
         attention_type: `"luong"` (multiplicative `general` score) or `"bahdanau"` (additive
