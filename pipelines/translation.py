@@ -590,7 +590,7 @@ class Translator(Task):
             byte-pair encoding within the vocabulary sizes: rare and unseen words are split
             into known pieces instead of becoming `[UNK]`; see `rnnkit.data.TextVectorizer`).
         source_vocabulary_size: most frequent source tokens kept (4 reserved ids included).
-            The default keeps every Tatoeba Spanish training word seen at least twice; it
+            The default reaches down to Tatoeba Spanish training words seen twice; it
             learned more per epoch than 12,000 (validation loss 1.193 against 1.208 after 7
             epochs; `benchmarks/results/translation-src16k.md`). The source side has no
             softmax, so a wider vocabulary costs only the embedding rows' update.

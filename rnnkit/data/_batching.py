@@ -218,7 +218,8 @@ def batch_dataset(
     # Without tf.data's autotuning: its background thread sometimes held the end of an epoch
     # (the exhausted iterator's destruction) for up to a minute with both cores idle, in 3 of
     # 7 epochs of a Tatoeba Translator run on 2 cores (45-120 s each, found with py-spy). These
-    # pipelines are light (slices, a map, a shuffle, bucketing); prefetching still adapts.
+    # pipelines are light (slices, a map, a shuffle, bucketing): a pass over Tatoeba's training
+    # batches took 13-16 s without it against 21-26 s with it.
     options = tf.data.Options()
     options.autotune.enabled = False
     return batched.prefetch(tf.data.AUTOTUNE).with_options(options)
