@@ -567,7 +567,8 @@ class Translator(Task):
     `TranslationModel` with teacher forcing, Adam, gradient clipping and early stopping on the
     validation loss. `translate` decodes with greedy search (`beam_width=1`) or batched beam
     search, both as one TensorFlow `while_loop` per batch; `export` writes a SavedModel whose
-    `serving_default(text)` returns exactly what `translate` returns. Outputs are lower-cased (as the vocabularies).
+    `serving_default(text)` returns exactly what `translate` returns. Outputs are lower-cased
+    (as the vocabularies).
 
     The defaults were chosen by measurement on Tatoeba Spanish->English
     (`rnnkit.datasets.tatoeba`) to train in under 30 minutes on a 2-core CPU; see
