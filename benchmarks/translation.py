@@ -296,6 +296,7 @@ def main() -> None:
                 "dropout",
                 "learning_rate",
                 "learning_rate_decay",
+                "learning_rate_cooldown",
                 "batch_tokens",
                 "time_budget",
                 "epochs",

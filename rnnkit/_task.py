@@ -241,11 +241,18 @@ class LinearDecay(keras.callbacks.Callback):
     two limits ends training, on a fast machine and on a slow one alike. The rate stays at
     `rate` for the first `hold` of the run. Updated before every batch. Batches per epoch
     are Keras's `steps` when known, else counted in the first epoch (which then decays with
-    time only).
+    time only). With `epoch_decay`, the rate held is also multiplied by it after every epoch
+    (`rate * epoch_decay**epoch`), so the linear part is a cool-down at the end of an
+    exponential decay.
     """
 
     def __init__(
-        self, rate: float, epochs: int, time_budget: float | None = None, hold: float = 0.0
+        self,
+        rate: float,
+        epochs: int,
+        time_budget: float | None = None,
+        hold: float = 0.0,
+        epoch_decay: float = 1.0,
     ):
         super().__init__()
         if not 0 <= hold < 1:
@@ -254,6 +261,7 @@ class LinearDecay(keras.callbacks.Callback):
         self.epochs = int(epochs)
         self.time_budget = float(time_budget) if time_budget else None
         self.hold = float(hold)
+        self.epoch_decay = float(epoch_decay)
 
     def on_train_begin(self, logs=None):
         self._start = time.perf_counter()
@@ -284,7 +292,8 @@ class LinearDecay(keras.callbacks.Callback):
 
     def on_train_batch_begin(self, batch, logs=None):
         decayed = (self.progress(batch) - self.hold) / (1.0 - self.hold)
-        self.model.optimizer.learning_rate = self.rate * (1.0 - max(decayed, 0.0))
+        rate = self.rate * self.epoch_decay**self._epoch
+        self.model.optimizer.learning_rate = rate * (1.0 - max(decayed, 0.0))
 
 
 class Task(BaseEstimator):

@@ -1,6 +1,7 @@
 """Translator: training, in-graph decoding, attention, save/load and SavedModel export."""
 
 import os
+import time
 import warnings
 
 import keras
@@ -17,6 +18,7 @@ from pipelines.translation import (
     sampled_softmax_loss,
     smoothed_cross_entropy,
 )
+from rnnkit import data
 from tests.helpers import edit_saved_pipeline, run_without_rnnkit
 
 # A toy "translation": every word has one translation and the order is kept.
@@ -379,6 +381,7 @@ def test_unfitted_and_bad_inputs_give_clear_errors(trained):
         ({"time_budget": -5}, "`time_budget`"),
         ({"learning_rate_decay": 1.5}, "`learning_rate_decay`"),
         ({"learning_rate_decay": "cosine"}, "`learning_rate_decay`"),
+        ({"learning_rate_cooldown": 1.0}, "`learning_rate_cooldown`"),
         ({"ema_momentum": 1.0}, "`ema_momentum`"),
         ({"ema_momentum": -0.5}, "`ema_momentum`"),
     ],
@@ -495,9 +498,34 @@ def test_linear_learning_rate_decay_ends_near_zero():
     assert rates[2] < tr.learning_rate / 3
 
 
+def test_learning_rate_cooldown_follows_the_decay_then_ends_near_zero():
+    tr = Translator(
+        **TINY, epochs=4, batch_tokens=16, learning_rate_decay=0.5, learning_rate_cooldown=0.5
+    )
+    rates = tr.fit(SOURCES, TARGETS).history_["learning_rate"]
+    # Logged after each epoch's last batch: epochs 1-2 are held at rate * 0.5**epoch (the
+    # cool-down starts with epoch 3), then the rate falls to about 0 by the end of epoch 4.
+    np.testing.assert_allclose(rates[:2], [tr.learning_rate, tr.learning_rate * 0.5], rtol=1e-6)
+    assert rates[2] < tr.learning_rate * 0.25 and rates[3] < tr.learning_rate * 0.125 / 4
+
+
 def test_time_budget_stops_training():
     tr = Translator(**TINY, epochs=50, batch_tokens=8, time_budget=0.001).fit(SOURCES, TARGETS)
     assert tr.epochs_ == 1
+
+
+def test_time_budget_counts_vocabulary_building(monkeypatch):
+    # The budget is for the whole `fit`: a slow vocabulary leaves less time for epochs.
+    adapt = data.TextVectorizer.adapt
+
+    def slow_adapt(self, texts):
+        time.sleep(0.5)
+        return adapt(self, texts)
+
+    monkeypatch.setattr(data.TextVectorizer, "adapt", slow_adapt)
+    tr = Translator(**TINY, epochs=50, batch_tokens=8, time_budget=0.9).fit(SOURCES, TARGETS)
+    assert tr.epochs_ == 1
+    assert tr.training_time_ >= 1.0
 
 
 def test_detokenize_rejoins_words_and_punctuation():
