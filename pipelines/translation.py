@@ -563,7 +563,7 @@ class Translator(Task):
 
     `fit` learns a source and a target vocabulary (`rnnkit.data.TextVectorizer`, words and
     punctuation, or pieces of words with `token_level="subword"`, lower-cased), batches the
-    pairs by length under a token budget (`rnnkit.data.batch_dataset`) and trains a
+    pairs by length under a token budget (`rnnkit.data.batch_tensors`) and trains a
     `TranslationModel` with teacher forcing, Adam, gradient clipping and early stopping on the
     validation loss. `translate` decodes with greedy search (`beam_width=1`) or batched beam
     search, both as one TensorFlow `while_loop` per batch; `export` writes a SavedModel whose
@@ -693,7 +693,7 @@ class Translator(Task):
         label_smoothing: float = 0.0,
         learning_rate: float = 1.5e-3,
         learning_rate_decay: float | str = 0.85,
-        learning_rate_cooldown: float = 0.2,
+        learning_rate_cooldown: float = 0.0,
         clipnorm: float | None = 1.0,
         epochs: int = 12,
         batch_tokens: int = 1024,
@@ -784,8 +784,8 @@ class Translator(Task):
         check_callbacks(self.callbacks)
 
     # -- data -----------------------------------------------------------------------------------
-    def _pairs_dataset(self, sources: list[str], targets: list[str]) -> tf.data.Dataset:
-        """Unbatched `((source_ids, target_in), target_out)` elements, truncated to `max_length`."""
+    def _pairs(self, sources: list[str], targets: list[str]) -> tuple:
+        """`((source_ids, target_in), target_out)` ragged rows, truncated to `max_length`."""
         model = self.model_
         source = tf.RaggedTensor.from_tensor(
             model.source_vectorizer(tf.constant(sources)), padding=0
@@ -798,16 +798,11 @@ class Translator(Task):
         words = target[:, 1:-1][:, : self.max_length]
         ones = tf.ones([words.nrows(), 1], tf.int32)
         target = tf.concat([ones * _START, words, ones * _END], axis=1)
-
-        def dense(source, target_in, target_out):
-            return (source, target_in), target_out
-
-        ds = tf.data.Dataset.from_tensor_slices((source, target[:, :-1], target[:, 1:]))
-        return ds.map(dense)
+        return (source, target[:, :-1]), target[:, 1:]
 
     def _batches(self, sources: list[str], targets: list[str], *, train: bool) -> tf.data.Dataset:
-        return data.batch_dataset(
-            self._pairs_dataset(sources, targets),
+        return data.batch_tensors(
+            self._pairs(sources, targets),
             token_budget=self.batch_tokens,
             bucket=True,
             shuffle=train,

@@ -21,6 +21,7 @@ PUBLIC = {
     "rnnkit.data": [
         "TextVectorizer",
         "batch_dataset",
+        "batch_tensors",
         "from_tfds",
         "load_images",
         "load_word_vectors",

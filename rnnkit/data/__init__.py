@@ -1,6 +1,6 @@
 """Readers, vectorisation and batching shared by every pipeline."""
 
-from rnnkit.data._batching import batch_dataset, to_dataset
+from rnnkit.data._batching import batch_dataset, batch_tensors, to_dataset
 from rnnkit.data._embeddings import load_word_vectors, load_word_vectors_for
 from rnnkit.data._readers import load_images, read_captions, read_pairs, read_tagged, read_texts
 from rnnkit.data._tfds import from_tfds
@@ -9,6 +9,7 @@ from rnnkit.data._vectorize import TextVectorizer
 __all__ = [
     "TextVectorizer",
     "batch_dataset",
+    "batch_tensors",
     "from_tfds",
     "load_images",
     "load_word_vectors",

@@ -1,4 +1,4 @@
-"""`batch_dataset`: right-padded, length-bucketed, optionally token-budgeted `tf.data` batches."""
+"""`batch_dataset` / `batch_tensors`: right-padded, length-bucketed, token-budgeted batches."""
 
 from __future__ import annotations
 
@@ -197,13 +197,7 @@ def batch_dataset(
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
 
     if boundaries:
-        if token_budget is not None:
-            # Bucket i holds lengths in [boundaries[i-1], boundaries[i]); the last bucket is
-            # open-ended and sized for twice its lower bound.
-            upper = [b - 1 for b in boundaries] + [2 * boundaries[-1]]
-            sizes = [max(1, token_budget // u) for u in upper]
-        else:
-            sizes = [batch_size] * (len(boundaries) + 1)
+        sizes = _bucket_sizes(boundaries, batch_size, token_budget, len(boundaries) + 1)
         batched = dataset.bucket_by_sequence_length(
             element_length_func=length_fn,
             bucket_boundaries=boundaries,
@@ -221,6 +215,179 @@ def batch_dataset(
     # pipelines are light (slices, a map, a shuffle, bucketing): a pass over Tatoeba's training
     # batches took 13-16 s without it against 21-26 s with it.
     options = tf.data.Options()
+    options.autotune.enabled = False
+    return batched.prefetch(tf.data.AUTOTUNE).with_options(options)
+
+
+def _bucket_sizes(
+    boundaries: list[int], batch_size: int, token_budget: int | None, buckets: int
+) -> list[int]:
+    """Batch size of each bucket: `token_budget // longest length` (at least 1) or `batch_size`.
+
+    Bucket i holds lengths in [boundaries[i-1], boundaries[i]); the last bucket is open-ended
+    and sized for twice its lower bound.
+    """
+    if token_budget is None:
+        return [batch_size] * buckets
+    upper = [b - 1 for b in boundaries] + [2 * boundaries[-1]]
+    return [max(1, token_budget // u) for u in upper]
+
+
+def _rows(part: Any) -> int:
+    return int(part.nrows()) if isinstance(part, tf.RaggedTensor) else int(part.shape[0])
+
+
+def _element_lengths(parts: list[Any]) -> np.ndarray:
+    """Per element, the longest first dimension among its sequence components (as
+    `default_length_fn`): row lengths of ragged components, the fixed size of dense ones."""
+    lengths = []
+    for part in parts:
+        if isinstance(part, tf.RaggedTensor):
+            lengths.append(part.row_lengths().numpy())
+        elif part.shape.rank >= 2:
+            lengths.append(np.full(_rows(part), part.shape[1]))
+    if not lengths:
+        raise ValueError(
+            "`tensors` have no sequence component (every component is one scalar per "
+            "element); batch_tensors pads variable-length sequences, e.g. (ids, labels) with "
+            "ids a tf.RaggedTensor."
+        )
+    return np.max(np.stack(lengths), axis=0).astype(np.int64)
+
+
+def batch_tensors(
+    tensors: Any,
+    batch_size: int = 32,
+    *,
+    bucket: bool = True,
+    token_budget: int | None = None,
+    shuffle: bool = True,
+    seed: int | None = None,
+    drop_remainder: bool = False,
+    bucket_boundaries: list[int] | None = None,
+    length_sample: int = _LENGTH_SAMPLE,
+) -> tf.data.Dataset:
+    """`batch_dataset` for data already in memory: the same batches, built a batch at a time.
+
+    `tensors` is what `tf.data.Dataset.from_tensor_slices` takes: a nested structure (tuples)
+    of aligned tensors whose first dimension indexes the elements, sequences as
+    `tf.RaggedTensor` rows. Batches are padded and bucketed as `batch_dataset` does (same
+    bucket boundaries and batch sizes, padding 0 and `""`), but the shuffling and bucketing
+    work on element indices and every batch is gathered from the tensors at once. Without
+    `shuffle`, the batches hold the same elements as `batch_dataset`'s, bucket after bucket.
+    With it, every epoch shuffles the elements, fills each bucket's batches from that order,
+    and shuffles the order of the batches. `batch_dataset` runs every element through
+    `tf.data` one by one and fills a shuffle buffer of the whole data set before the first
+    batch: on Tatoeba's 136,868 sentence pairs that cost CPU time at every epoch
+    (`benchmarks/results/data.md`).
+
+    Args:
+        tensors: aligned tensors, NumPy arrays or `tf.RaggedTensor`s (e.g. `(ids, labels)` or
+            `((source_ids, target_in), target_out)`); components may hold a scalar, a
+            sequence or a sequence of sequences per element.
+        batch_size: elements per batch (ignored with `token_budget`).
+        bucket: group elements of similar length.
+        token_budget: target `batch * length` per batch (padding included) instead of a fixed
+            `batch_size`.
+        shuffle: reshuffle the elements and the batches every epoch.
+        seed: shuffle seed, for reproducible order.
+        drop_remainder: drop the last, smaller batch (of each bucket).
+        bucket_boundaries: explicit bucket upper bounds (exclusive), instead of sampled ones.
+        length_sample: bucket boundaries are length quantiles of the first this many elements
+            (as `batch_dataset`).
+
+    Returns:
+        A prefetched `tf.data.Dataset` of padded batches with the structure of `tensors`.
+
+    Example:
+    >>> ids = tf.ragged.constant([[1, 2, 3], [4], [5, 6]])
+    >>> [b.tolist() for b in batch_tensors(ids, 3, bucket=False, shuffle=False).as_numpy_iterator()]
+    [[[1, 2, 3], [4, 0, 0], [5, 6, 0]]]
+    """
+    tensors = tf.nest.map_structure(
+        lambda t: t if isinstance(t, tf.RaggedTensor) else tf.convert_to_tensor(t), tensors
+    )
+    parts = tf.nest.flatten(tensors, expand_composites=False)
+    sizes_in = {_rows(part) for part in parts}
+    if len(sizes_in) != 1:
+        raise ValueError(
+            f"`tensors` must be aligned (one row per element); their first dimensions differ: "
+            f"{sorted(sizes_in)}."
+        )
+    count = sizes_in.pop()
+    if count == 0:
+        raise ValueError("`tensors` are empty: there is nothing to batch.")
+    for value, argument in ((batch_size, "batch_size"), (token_budget, "token_budget")):
+        if value is None and argument == "token_budget":
+            continue
+        if not is_int(value, minimum=1):
+            raise ValueError(f"`{argument}` must be a positive int; received {value!r}.")
+    lengths = _element_lengths(parts)
+
+    if bucket or token_budget is not None:
+        if bucket_boundaries is not None:
+            boundaries = sorted({int(b) for b in bucket_boundaries})
+            if not boundaries or boundaries[0] < 2:
+                raise ValueError(
+                    "`bucket_boundaries` must be ints >= 2 (exclusive upper bounds); received "
+                    f"{bucket_boundaries!r}."
+                )
+        else:
+            boundaries = _boundaries(lengths[:length_sample], _MAX_BUCKETS if bucket else 1)
+        buckets = np.searchsorted(boundaries, lengths, side="right")
+        sizes = _bucket_sizes(boundaries, batch_size, token_budget, len(boundaries) + 1)
+    else:
+        buckets = np.zeros(count, np.int64)
+        sizes = [batch_size]
+    # The number of elements per bucket never changes, so neither do the batch sizes of an
+    # epoch: bucket after bucket, full batches then the remainder.
+    counts = np.bincount(buckets, minlength=len(sizes))
+    row_lengths, full = [], []
+    for bucket_count, size in zip(counts, sizes, strict=True):
+        row_lengths += [size] * (bucket_count // size)
+        full += [True] * (bucket_count // size)
+        if bucket_count % size:
+            row_lengths.append(bucket_count % size)
+            full.append(False)
+    kept = np.flatnonzero(full) if drop_remainder else None
+    if kept is not None and not len(kept):
+        raise ValueError(
+            "With `drop_remainder=True` no batch is full: every bucket holds fewer elements "
+            "than its batch size. Pass a smaller `batch_size` / `token_budget`."
+        )
+    bucket_of = tf.constant(buckets, tf.int64)
+    row_lengths_t = tf.constant(row_lengths, tf.int64)
+
+    def batches_of(order: tf.Tensor) -> tf.data.Dataset:
+        # Elements grouped by bucket (a stable sort keeps `order` within each bucket), then
+        # cut into the batches of each bucket.
+        grouped = tf.gather(order, tf.argsort(tf.gather(bucket_of, order), stable=True))
+        rows = tf.RaggedTensor.from_row_lengths(grouped, row_lengths_t, validate=False)
+        if kept is not None:
+            rows = tf.gather(rows, kept)
+        return tf.data.Dataset.from_tensor_slices(rows)
+
+    indices = tf.data.Dataset.range(count)
+    if shuffle:
+        indices = indices.shuffle(count, seed=seed, reshuffle_each_iteration=True)
+    batches = len(kept) if kept is not None else len(row_lengths)
+    batched = indices.batch(count).flat_map(batches_of)
+    # A known number of batches per epoch (Keras shows it and needs no "ran out of data").
+    batched = batched.apply(tf.data.experimental.assert_cardinality(batches))
+    if shuffle:
+        batched = batched.shuffle(batches, seed=seed, reshuffle_each_iteration=True)
+
+    def gather(rows: tf.Tensor) -> Any:
+        def pick(part: Any) -> tf.Tensor:
+            picked = tf.gather(part, rows)
+            if isinstance(picked, tf.RaggedTensor):
+                return picked.to_tensor(_default_padding(picked))
+            return picked
+
+        return tf.nest.map_structure(pick, tensors)
+
+    batched = batched.map(gather, num_parallel_calls=tf.data.AUTOTUNE)
+    options = tf.data.Options()  # without autotuning, as `batch_dataset`
     options.autotune.enabled = False
     return batched.prefetch(tf.data.AUTOTUNE).with_options(options)
 

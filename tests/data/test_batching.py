@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rnnkit.data import batch_dataset
+from rnnkit.data import batch_dataset, batch_tensors
 
 LENGTHS = [1, 9, 2, 8, 3, 7, 1, 9, 2, 8, 3, 7]
 
@@ -143,3 +143,92 @@ def test_ragged_components_are_padded_dense():
     assert isinstance(ds.element_spec, tf.RaggedTensorSpec)
     (batch,) = batch_dataset(ds, 2, bucket=False, shuffle=False).as_numpy_iterator()
     np.testing.assert_array_equal(batch, [[[1, 0, 0], [2, 3, 0]], [[4, 5, 6], [0, 0, 0]]])
+
+
+# -- batch_tensors: the same batches from in-memory tensors, gathered a batch at a time --------
+
+
+def ragged_rows(lengths=LENGTHS):
+    rows = [list(range(i * 10 + 1, i * 10 + 1 + n)) for i, n in enumerate(lengths)]
+    return tf.ragged.constant(rows, dtype=tf.int32), tf.range(len(rows)), rows
+
+
+def batch_contents(ds):
+    """Each batch as a sorted tuple of (unpadded ids, label) pairs; batches sorted."""
+    return sorted(tuple(sorted(map(tuple_ids, unpad(b)))) for b in ds.as_numpy_iterator())
+
+
+def tuple_ids(pair):
+    ids, label = pair
+    return tuple(ids), label
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"batch_size": 3, "bucket": False},
+        {"batch_size": 2, "bucket": True},
+        {"token_budget": 20},
+        {"token_budget": 20, "drop_remainder": True},
+        {"batch_size": 2, "bucket_boundaries": [3, 8]},
+    ],
+)
+def test_batch_tensors_makes_the_batches_of_batch_dataset(options):
+    ids, labels, _ = ragged_rows()
+    expected = batch_dataset(ids_dataset()[0], shuffle=False, **options)
+    got = batch_tensors((ids, labels), shuffle=False, **options)
+    assert batch_contents(got) == batch_contents(expected)
+    assert got.element_spec[0].shape.as_list() == [None, None]
+
+
+def test_batch_tensors_pads_right_nested_structures_strings_and_2d_components():
+    tokens = tf.ragged.constant([["a", "b"], ["c"]])
+    ids = tf.ragged.constant([[1, 2, 3], [4]], dtype=tf.int64)
+    chars = tf.ragged.constant([[[1, 2], [3]], [[5, 6, 7]]], dtype=tf.int32)
+    labels = np.array([0, 1])
+    ((tok, idb), chb), lab = next(
+        iter(batch_tensors((((tokens, ids), chars), labels), 2, bucket=False, shuffle=False))
+    )
+    assert tok.numpy().tolist() == [[b"a", b"b"], [b"c", b""]]
+    assert idb.numpy().tolist() == [[1, 2, 3], [4, 0, 0]]
+    assert chb.numpy().tolist() == [[[1, 2, 0], [3, 0, 0]], [[5, 6, 7], [0, 0, 0]]]
+    assert lab.numpy().tolist() == [0, 1]
+
+
+def test_batch_tensors_shuffle_is_seeded_reshuffles_and_keeps_every_element():
+    ids, labels, rows = ragged_rows(LENGTHS * 5)
+    ds = batch_tensors((ids, labels), token_budget=20, seed=3)
+
+    def epoch(dataset):
+        return [pair for b in dataset.as_numpy_iterator() for pair in unpad(b)]
+
+    first, second = epoch(ds), epoch(ds)
+    expected = sorted((row, i) for i, row in enumerate(rows))
+    assert sorted(first) == expected and sorted(second) == expected
+    assert first != second  # reshuffled every epoch
+    assert epoch(batch_tensors((ids, labels), token_budget=20, seed=3)) == first
+    for b in ds.as_numpy_iterator():  # one bucket per batch, within the token budget
+        assert b[0].shape[0] * b[0].shape[1] <= 20 or b[0].shape[0] == 1
+
+
+def test_batch_tensors_errors():
+    ids, labels, _ = ragged_rows()
+    with pytest.raises(ValueError, match="aligned"):
+        batch_tensors((ids, labels[:3]))
+    with pytest.raises(ValueError, match="sequence"):
+        batch_tensors((labels, labels))
+    with pytest.raises(ValueError, match="`batch_size`"):
+        batch_tensors((ids, labels), 0)
+    with pytest.raises(ValueError, match="`token_budget`"):
+        batch_tensors((ids, labels), token_budget=-1)
+    with pytest.raises(ValueError, match="`bucket_boundaries`"):
+        batch_tensors((ids, labels), bucket_boundaries=[1])
+    with pytest.raises(ValueError, match="no batch is full"):
+        batch_tensors((ids, labels), 100, drop_remainder=True)
+
+
+def test_batch_tensors_knows_its_number_of_batches():
+    ids, labels, _ = ragged_rows()
+    for options in ({"token_budget": 20}, {"token_budget": 20, "drop_remainder": True}):
+        ds = batch_tensors((ids, labels), **options)
+        assert int(ds.cardinality()) == sum(1 for _ in ds)

@@ -424,7 +424,8 @@ def test_other_cells_attention_and_tied_embeddings_with_two_layers(
 
 def test_moving_average_or_final_weights_whichever_validates_better(tmp_path):
     val = (SOURCES[:6], TARGETS[:6])
-    tr = Translator(**TINY, epochs=4, batch_tokens=16, patience=None, ema_momentum=0.9)
+    # Over 50 steps (the average folds in the weights every 50 steps and at the end).
+    tr = Translator(**TINY, epochs=12, batch_tokens=8, patience=None, ema_momentum=0.9)
     tr.fit(SOURCES, TARGETS, validation_data=val)
     losses = tr.weight_losses_
     assert list(losses) == ["final", "moving average"]
