@@ -271,15 +271,14 @@ def batch_tensors(
 
     `tensors` is what `tf.data.Dataset.from_tensor_slices` takes: a nested structure (tuples)
     of aligned tensors whose first dimension indexes the elements, sequences as
-    `tf.RaggedTensor` rows. Batches are padded and bucketed as `batch_dataset` does (same
-    bucket boundaries and batch sizes, padding 0 and `""`), but the shuffling and bucketing
-    work on element indices and every batch is gathered from the tensors at once. Without
-    `shuffle`, the batches hold the same elements as `batch_dataset`'s, bucket after bucket.
-    With it, every epoch shuffles the elements, fills each bucket's batches from that order,
-    and shuffles the order of the batches. `batch_dataset` runs every element through
-    `tf.data` one by one and fills a shuffle buffer of the whole data set before the first
-    batch: on Tatoeba's 136,868 sentence pairs that cost CPU time at every epoch
-    (`benchmarks/results/data.md`).
+    `tf.RaggedTensor` rows. The batches are exactly those of `batch_dataset` over
+    `from_tensor_slices(tensors)` with the same arguments and seed, in the same order (same
+    bucket boundaries, batch sizes and padding), but only the element indices go through
+    `tf.data` one by one: each epoch shuffles them, groups them by bucket, orders the batches
+    as `bucket_by_sequence_length` emits them, and gathers every batch from the tensors at
+    once. On Tatoeba's 136,868 sentence pairs an epoch of batches takes about a tenth of
+    `batch_dataset`'s time and the first batch comes without waiting for a shuffle buffer
+    of the whole data set (`benchmarks/results/data.md`).
 
     Args:
         tensors: aligned tensors, NumPy arrays or `tf.RaggedTensor`s (e.g. `(ids, labels)` or
@@ -358,24 +357,37 @@ def batch_tensors(
     bucket_of = tf.constant(buckets, tf.int64)
     row_lengths_t = tf.constant(row_lengths, tf.int64)
 
+    # When each batch is complete in the shuffled stream of elements (the position of its
+    # last element); remainders complete at the end, bucket after bucket.
+    row_ends = tf.constant(np.cumsum(row_lengths) - 1, tf.int64)
+    remainder_at = tf.constant(
+        [-1 if is_full else count + i for i, is_full in enumerate(full)], tf.int64
+    )
+    batches = len(kept) if kept is not None else len(row_lengths)
+
     def batches_of(order: tf.Tensor) -> tf.data.Dataset:
-        # Elements grouped by bucket (a stable sort keeps `order` within each bucket), then
-        # cut into the batches of each bucket.
-        grouped = tf.gather(order, tf.argsort(tf.gather(bucket_of, order), stable=True))
-        rows = tf.RaggedTensor.from_row_lengths(grouped, row_lengths_t, validate=False)
+        # Elements grouped by bucket (a stable sort keeps the stream order within each
+        # bucket) and cut into each bucket's batches, which are emitted when complete, as
+        # `bucket_by_sequence_length` does over the same stream: the same batches in the same
+        # order as `batch_dataset` with the same seed.
+        position = tf.argsort(tf.gather(bucket_of, order), stable=True)
+        completed = tf.where(
+            remainder_at >= 0, remainder_at, tf.cast(tf.gather(position, row_ends), tf.int64)
+        )
+        rows = tf.RaggedTensor.from_row_lengths(
+            tf.gather(order, position), row_lengths_t, validate=False
+        )
+        rows = tf.gather(rows, tf.argsort(completed, stable=True))
         if kept is not None:
-            rows = tf.gather(rows, kept)
+            rows = rows[:batches]  # the remainders complete last
         return tf.data.Dataset.from_tensor_slices(rows)
 
     indices = tf.data.Dataset.range(count)
     if shuffle:
         indices = indices.shuffle(count, seed=seed, reshuffle_each_iteration=True)
-    batches = len(kept) if kept is not None else len(row_lengths)
     batched = indices.batch(count).flat_map(batches_of)
     # A known number of batches per epoch (Keras shows it and needs no "ran out of data").
     batched = batched.apply(tf.data.experimental.assert_cardinality(batches))
-    if shuffle:
-        batched = batched.shuffle(batches, seed=seed, reshuffle_each_iteration=True)
 
     def gather(rows: tf.Tensor) -> Any:
         def pick(part: Any) -> tf.Tensor:
