@@ -337,7 +337,8 @@ def main() -> None:
     else:
         epochs = len(training["seconds"])
         lines += [
-            f"Wall time: {training['wall'] / 60:.1f} min for {epochs} epoch(s).",
+            f"Wall time: {training['wall'] / 60:.1f} min for {epochs} epoch(s) (the whole `fit`: "
+            "vocabularies, batching, training and the choice of weights).",
             "",
             "Loss: the training loss of the epoch"
             + (
