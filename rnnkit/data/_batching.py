@@ -89,6 +89,24 @@ def _boundaries(lengths: np.ndarray, max_buckets: int) -> list[int]:
     return sorted(bounds)
 
 
+def _check_batch_sizes(batch_size: Any, token_budget: Any) -> None:
+    for value, argument in ((batch_size, "batch_size"), (token_budget, "token_budget")):
+        if value is None and argument == "token_budget":
+            continue
+        if not is_int(value, minimum=1):
+            raise ValueError(f"`{argument}` must be a positive int; received {value!r}.")
+
+
+def _checked_boundaries(bucket_boundaries: list[int]) -> list[int]:
+    boundaries = sorted({int(b) for b in bucket_boundaries})
+    if not boundaries or boundaries[0] < 2:
+        raise ValueError(
+            "`bucket_boundaries` must be ints >= 2 (exclusive upper bounds); received "
+            f"{bucket_boundaries!r}."
+        )
+    return boundaries
+
+
 def batch_dataset(
     dataset: tf.data.Dataset,
     batch_size: int = 32,
@@ -155,11 +173,7 @@ def batch_dataset(
             f"{type(dataset).__name__}. Build one with tf.data.Dataset.from_tensor_slices or "
             "rnnkit.data.to_dataset."
         )
-    for value, argument in ((batch_size, "batch_size"), (token_budget, "token_budget")):
-        if value is None and argument == "token_budget":
-            continue
-        if not is_int(value, minimum=1):
-            raise ValueError(f"`{argument}` must be a positive int; received {value!r}.")
+    _check_batch_sizes(batch_size, token_budget)
     if any(isinstance(c, tf.RaggedTensorSpec) for c in tf.nest.flatten(dataset.element_spec)):
         dataset = dataset.map(_densify, num_parallel_calls=tf.data.AUTOTUNE)
     spec = dataset.element_spec
@@ -176,12 +190,7 @@ def batch_dataset(
     boundaries: list[int] = []
     if bucket or token_budget is not None:
         if bucket_boundaries is not None:
-            boundaries = sorted({int(b) for b in bucket_boundaries})
-            if not boundaries or boundaries[0] < 2:
-                raise ValueError(
-                    "`bucket_boundaries` must be ints >= 2 (exclusive upper bounds); received "
-                    f"{bucket_boundaries!r}."
-                )
+            boundaries = _checked_boundaries(bucket_boundaries)
         else:
             # Sampled from the input before cache/shuffle, so a partial read never truncates
             # a cache and the boundaries do not depend on the shuffle seed.
@@ -316,21 +325,12 @@ def batch_tensors(
     count = sizes_in.pop()
     if count == 0:
         raise ValueError("`tensors` are empty: there is nothing to batch.")
-    for value, argument in ((batch_size, "batch_size"), (token_budget, "token_budget")):
-        if value is None and argument == "token_budget":
-            continue
-        if not is_int(value, minimum=1):
-            raise ValueError(f"`{argument}` must be a positive int; received {value!r}.")
+    _check_batch_sizes(batch_size, token_budget)
     lengths = _element_lengths(parts)
 
     if bucket or token_budget is not None:
         if bucket_boundaries is not None:
-            boundaries = sorted({int(b) for b in bucket_boundaries})
-            if not boundaries or boundaries[0] < 2:
-                raise ValueError(
-                    "`bucket_boundaries` must be ints >= 2 (exclusive upper bounds); received "
-                    f"{bucket_boundaries!r}."
-                )
+            boundaries = _checked_boundaries(bucket_boundaries)
         else:
             boundaries = _boundaries(lengths[:length_sample], _MAX_BUCKETS if bucket else 1)
         buckets = np.searchsorted(boundaries, lengths, side="right")
