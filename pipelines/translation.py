@@ -899,8 +899,8 @@ class Translator(Task):
             # What is left of the budget once the vocabularies and batches are built.
             budget = max(1e-3, self.time_budget - (time.perf_counter() - start))
         with warnings.catch_warnings():
-            # Bucketed batches vary in number from epoch to epoch, which Keras reports as
-            # "ran out of data" although every epoch sees every pair.
+            # `batch_tensors` states its number of batches per epoch; should Keras still count
+            # differently, its "ran out of data" would be noise: every epoch sees every pair.
             warnings.filterwarnings("ignore", message="Your input ran out of data")
             average = MovingAverage(self.ema_momentum) if self.ema_momentum else None
             history = self._fit_model(model, train_ds, val_ds, average, budget)
