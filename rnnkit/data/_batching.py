@@ -206,7 +206,7 @@ def batch_dataset(
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
 
     if boundaries:
-        sizes = _bucket_sizes(boundaries, batch_size, token_budget, len(boundaries) + 1)
+        sizes = _bucket_sizes(boundaries, batch_size, token_budget)
         batched = dataset.bucket_by_sequence_length(
             element_length_func=length_fn,
             bucket_boundaries=boundaries,
@@ -228,16 +228,14 @@ def batch_dataset(
     return batched.prefetch(tf.data.AUTOTUNE).with_options(options)
 
 
-def _bucket_sizes(
-    boundaries: list[int], batch_size: int, token_budget: int | None, buckets: int
-) -> list[int]:
+def _bucket_sizes(boundaries: list[int], batch_size: int, token_budget: int | None) -> list[int]:
     """Batch size of each bucket: `token_budget // longest length` (at least 1) or `batch_size`.
 
     Bucket i holds lengths in [boundaries[i-1], boundaries[i]); the last bucket is open-ended
     and sized for twice its lower bound.
     """
     if token_budget is None:
-        return [batch_size] * buckets
+        return [batch_size] * (len(boundaries) + 1)
     upper = [b - 1 for b in boundaries] + [2 * boundaries[-1]]
     return [max(1, token_budget // u) for u in upper]
 
@@ -334,7 +332,7 @@ def batch_tensors(
         else:
             boundaries = _boundaries(lengths[:length_sample], _MAX_BUCKETS if bucket else 1)
         buckets = np.searchsorted(boundaries, lengths, side="right")
-        sizes = _bucket_sizes(boundaries, batch_size, token_budget, len(boundaries) + 1)
+        sizes = _bucket_sizes(boundaries, batch_size, token_budget)
     else:
         buckets = np.zeros(count, np.int64)
         sizes = [batch_size]
