@@ -38,7 +38,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from pipelines import SequenceTagger  # noqa: E402
-from rnnkit import _entities, datasets  # noqa: E402
+from rnnkit import datasets
+from rnnkit import metrics as _entities  # noqa: E402
 from rnnkit.cli import _parse_settings  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")

@@ -36,8 +36,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from pipelines import Translator  # noqa: E402
 from rnnkit import datasets  # noqa: E402
-from rnnkit._task import MovingAverage  # noqa: E402
 from rnnkit.cli import _parse_settings  # noqa: E402
+from rnnkit.training import MovingAverage  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benchmarks", "results", "translation.md")

@@ -24,8 +24,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
 from rnnkit import data, layers
-from rnnkit._task import (
-    Task,
+from rnnkit.checks import (
     as_text_list,
     check_bool,
     check_callbacks,
@@ -37,6 +36,7 @@ from rnnkit._task import (
     check_same_length,
     check_vocabulary_size,
 )
+from rnnkit.training import Task
 
 __all__ = ["SentimentClassifier"]
 

@@ -27,11 +27,10 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from rnnkit import _entities
 from rnnkit import data as rdata
 from rnnkit import layers as rlayers
-from rnnkit._task import (
-    Task,
+from rnnkit import metrics as _entities
+from rnnkit.checks import (
     as_text_list,
     as_token_lists,
     check_bool,
@@ -42,6 +41,7 @@ from rnnkit._task import (
     check_number,
     check_positive_int,
 )
+from rnnkit.training import Task
 
 _CELLS = ("lstm", "gru")
 _CHAR_FEATURES = ("cnn", "lstm", None)

@@ -4,14 +4,29 @@ from rnnkit._quiet import quiet_tensorflow_startup
 
 quiet_tensorflow_startup()
 
-from rnnkit import data, datasets, export, layers  # noqa: E402
+from rnnkit import (  # noqa: E402
+    checks,
+    data,
+    datasets,
+    export,
+    generation,
+    layers,
+    losses,
+    metrics,
+    training,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "__version__",
+    "checks",
     "data",
     "datasets",
     "export",
+    "generation",
     "layers",
+    "losses",
+    "metrics",
+    "training",
 ]

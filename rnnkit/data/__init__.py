@@ -4,9 +4,13 @@ from rnnkit.data._batching import batch_dataset, batch_tensors, to_dataset
 from rnnkit.data._embeddings import load_word_vectors, load_word_vectors_for
 from rnnkit.data._readers import load_images, read_captions, read_pairs, read_tagged, read_texts
 from rnnkit.data._tfds import from_tfds
-from rnnkit.data._vectorize import TextVectorizer
+from rnnkit.data._vectorize import END_ID, OOV_ID, PAD_ID, START_ID, TextVectorizer
 
 __all__ = [
+    "END_ID",
+    "OOV_ID",
+    "PAD_ID",
+    "START_ID",
     "TextVectorizer",
     "batch_dataset",
     "batch_tensors",

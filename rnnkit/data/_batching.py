@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from rnnkit._checks import is_int
+from rnnkit.checks import is_int
 
 _LENGTH_SAMPLE = 10_000
 _MAX_BUCKETS = 8

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from rnnkit._checks import is_int
+from rnnkit.checks import check_fraction, is_int
 from rnnkit.data._io import iter_lines
 from rnnkit.data._readers import CONLLU_FIELDS, _iter_conll, _iter_conllu, _resolve_column
 
@@ -67,12 +67,6 @@ def _distribution_file(distribution: str, relative: str) -> str:
     raise _missing(distribution, f"The installed {distribution!r} has no {relative!r}.")
 
 
-def _check_fraction(value: float, argument: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
-        raise ValueError(f"`{argument}` must be a fraction in (0, 1); received {value!r}.")
-    return float(value)
-
-
 def _split_indices(
     n: int, sizes: Sequence[int], seed: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -83,8 +77,8 @@ def _split_indices(
 
 
 def _fraction_split(n: int, validation_size: float, test_size: float, seed: int):
-    _check_fraction(validation_size, "validation_size")
-    _check_fraction(test_size, "test_size")
+    check_fraction(validation_size, "validation_size", lower_inclusive=False)
+    check_fraction(test_size, "test_size", lower_inclusive=False)
     if validation_size + test_size >= 1:
         raise ValueError(
             "`validation_size` + `test_size` must be below 1; received "
@@ -97,8 +91,8 @@ def _stratified_split(
     labels: Sequence[str], validation_size: float, test_size: float, seed: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-class random split, so every split keeps the corpus' class proportions."""
-    _check_fraction(validation_size, "validation_size")
-    _check_fraction(test_size, "test_size")
+    check_fraction(validation_size, "validation_size", lower_inclusive=False)
+    check_fraction(test_size, "test_size", lower_inclusive=False)
     labels_array = np.asarray(labels)
     rng = np.random.default_rng(seed)
     parts: list[list[np.ndarray]] = [[], [], []]

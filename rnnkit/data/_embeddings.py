@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from rnnkit._checks import is_int
+from rnnkit.checks import check_positive_int
 from rnnkit.data._io import PathLike, iter_lines
 from rnnkit.data._vectorize import TextVectorizer
 
@@ -55,7 +55,7 @@ def load_word_vectors(
     """
     if isinstance(vocabulary, str) or not isinstance(vocabulary, Sequence):
         raise TypeError(f"`vocabulary` must be a list of tokens; received {type(vocabulary)}.")
-    _check_size(limit, "limit")
+    check_positive_int(limit, "limit", allow_none=True)
     return _read_vectors(
         path,
         list(vocabulary),
@@ -108,7 +108,7 @@ def load_word_vectors_for(
     >>> vectorizer.get_vocabulary()[-3:]
     ['cat', 'the', 'dog']
     """
-    _check_size(max_tokens, "max_tokens")
+    check_positive_int(max_tokens, "max_tokens", allow_none=True)
     vocabulary = list(vectorizer.get_vocabulary())
     matrix = _read_vectors(
         path,
@@ -221,11 +221,6 @@ def _read_vectors(
             + (f"; {added:,} words of the file added to the vocabulary." if added else ".")
         )
     return matrix
-
-
-def _check_size(value: int | None, name: str) -> None:
-    if value is not None and not is_int(value, minimum=1):
-        raise ValueError(f"`{name}` must be None or a positive int; received {value!r}.")
 
 
 def _is_word2vec_header(line: str) -> bool:

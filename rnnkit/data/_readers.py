@@ -11,12 +11,12 @@ import csv
 import json
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
-from rnnkit._checks import is_int
+from rnnkit.checks import as_text_list, check_choice, is_int
 from rnnkit.data._io import PathLike, iter_lines, warn_dropped
 
 Column = int | str
@@ -47,12 +47,6 @@ def _infer_format(path: str, allowed: Sequence[str], argument: str = "format") -
             f"one of {list(allowed)}."
         )
     return fmt
-
-
-def _check_choice(value: Any, allowed: Sequence[str], argument: str) -> str:
-    if value not in allowed:
-        raise ValueError(f"`{argument}` must be one of {list(allowed)}; received {value!r}.")
-    return value
 
 
 def _resolve_column(column: Column, header: Sequence[str] | None, where: str, argument: str) -> int:
@@ -94,33 +88,6 @@ def _field(row: Sequence[str], index: int, where: str, argument: str) -> str:
 
 
 # --------------------------------------------------------------------------- text classification
-
-
-def _as_str_list(values: Any, argument: str) -> list[str]:
-    """Converts a list / NumPy array / pandas Series / tuple of strings into `list[str]`."""
-    if isinstance(values, str | bytes):
-        raise TypeError(
-            f"`{argument}` must be a sequence of strings, received a single "
-            f"{type(values).__name__}. Wrap it in a list: [{values!r}]."
-        )
-    if hasattr(values, "tolist") and not isinstance(values, list):  # NumPy arrays, pandas Series
-        values = values.tolist()
-    if not isinstance(values, Iterable):
-        raise TypeError(
-            f"`{argument}` must be a list, tuple, NumPy array or pandas Series of strings; "
-            f"received {type(values).__name__}."
-        )
-    out = []
-    for index, value in enumerate(values):
-        if isinstance(value, bytes):
-            value = value.decode("utf-8")
-        if not isinstance(value, str):
-            raise TypeError(
-                f"`{argument}`[{index}] must be a string; received {type(value).__name__} "
-                f"{value!r}. Convert missing values (None/NaN) to strings or drop them first."
-            )
-        out.append(value)
-    return out
 
 
 def _label_list(values: Any, argument: str) -> list[str]:
@@ -251,7 +218,7 @@ def _read_text_directory(
     if classes is None:
         classes = found
     else:
-        classes = _as_str_list(classes, "classes")
+        classes = as_text_list(classes, "classes")
         unknown = [name for name in classes if name not in found]
         if unknown:
             raise ValueError(
@@ -332,14 +299,14 @@ def read_texts(
         fmt = (
             _infer_format(path, _TEXT_FORMATS)
             if format is None
-            else _check_choice(format, _TEXT_FORMATS, "format")
+            else check_choice(format, "format", _TEXT_FORMATS)
         )
         if fmt == "jsonl":
             return _read_jsonl_texts(path, text_column, label_column, encoding)
         return _read_delimited_texts(
             path, fmt, text_column, label_column, delimiter, encoding, header
         )
-    texts = _as_str_list(source, "source")
+    texts = as_text_list(source, "source")
     if labels is None:
         return texts, None
     label_list = _label_list(labels, "labels")
@@ -553,7 +520,7 @@ def read_tagged(
     ([['The', 'cat']], [['DET', 'NOUN']])
     """
     name = os.fspath(path)
-    _check_choice(format, _TAGGED_FORMATS, "format")
+    check_choice(format, "format", _TAGGED_FORMATS)
     if format == "conll":
         for value, argument in ((tag_column, "tag_column"), (token_column, "token_column")):
             if not is_int(value):
@@ -689,7 +656,7 @@ def read_captions(
     (['1.jpg', '1.jpg'], ['A dog runs .', 'A dog .'])
     """
     name = os.fspath(path)
-    _check_choice(format, _CAPTION_FORMATS, "format")
+    check_choice(format, "format", _CAPTION_FORMATS)
     reader = _read_flickr8k if format == "flickr8k" else _read_coco
     images, captions = reader(name, encoding)
     if not images:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from rnnkit._checks import is_int
+from rnnkit.checks import is_int
 
 # Tag field used when a tagging dataset has several (conll2003 has ner, pos and chunks).
 _DEFAULT_TAGS = ("ner", "upos", "tags", "pos")

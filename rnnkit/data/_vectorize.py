@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from rnnkit._checks import is_int
+from rnnkit.checks import is_int
 from rnnkit.data import _subwords
 
 PAD, OOV, START, END = "", "[UNK]", "[START]", "[END]"

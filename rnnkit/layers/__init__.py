@@ -4,6 +4,7 @@ from rnnkit.layers._attention import BahdanauAttention, LuongAttention
 from rnnkit.layers._crf import CRF
 from rnnkit.layers._gru import GRU, GRUCell
 from rnnkit.layers._lstm import LSTM, LSTMCell
+from rnnkit.layers._registry import RECURRENT_LAYERS, recurrent_layer
 from rnnkit.layers._simple_rnn import SimpleRNN, SimpleRNNCell
 
 __all__ = [
@@ -14,6 +15,8 @@ __all__ = [
     "LSTM",
     "LSTMCell",
     "LuongAttention",
+    "RECURRENT_LAYERS",
     "SimpleRNN",
     "SimpleRNNCell",
+    "recurrent_layer",
 ]

@@ -6,7 +6,7 @@ import warnings
 import keras
 from keras import ops
 
-from rnnkit._checks import is_int
+from rnnkit.checks import check_units
 
 _LUONG_SCORES = ("dot", "general", "concat")
 
@@ -18,14 +18,6 @@ def _keras_mask(x):
 def _large_negative(dtype):
     # Finite, so an all-masked row gives a uniform softmax (zeroed afterwards), never NaN.
     return -3e4 if keras.backend.standardize_dtype(dtype) == "float16" else -1e9
-
-
-def _check_units(units, name):
-    if not is_int(units, minimum=1):
-        raise ValueError(
-            f"`units` must be a positive int (the size of the attention hidden layer). "
-            f"Received: units={units!r}. Example: {name}(units=64)"
-        )
 
 
 class _Attention(keras.layers.Layer):
@@ -191,7 +183,7 @@ class BahdanauAttention(_Attention):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        _check_units(units, "BahdanauAttention")
+        check_units(units, example="BahdanauAttention(units=64)")
         self.units = int(units)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
@@ -280,7 +272,7 @@ class LuongAttention(_Attention):
                 f"`score` must be one of {list(_LUONG_SCORES)}. Received: score={score!r}"
             )
         if score == "concat":
-            _check_units(units, "LuongAttention")
+            check_units(units, example="LuongAttention(units=64)")
         elif units is not None:
             raise ValueError(
                 f"`units` is only used by score='concat'; for score={score!r} the sizes come "

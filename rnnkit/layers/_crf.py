@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from rnnkit._checks import is_int
+from rnnkit.checks import is_int
 
 _OUTPUTS = ("potentials", "tags", "marginals")
 

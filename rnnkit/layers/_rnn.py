@@ -28,24 +28,7 @@ from keras import ops
 # the same masks, from the same seed, as Keras's own cells, inside Keras's RNN and inside ours.
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
-from rnnkit._checks import is_int
-
-
-def _check_units(units):
-    if not is_int(units, minimum=1):
-        raise ValueError(
-            f"`units` must be a positive integer. Received: units={units!r}. "
-            "Pass the size of the hidden state, e.g. `units=64`."
-        )
-
-
-def _check_rate(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ValueError(
-            f"`{name}` must be a float in [0, 1]. Received: {name}={value!r}. "
-            f"Pass the fraction of units to drop, e.g. `{name}=0.2`."
-        )
-    return float(value)
+from rnnkit.checks import check_rate, check_units
 
 
 class _FusedCell(keras.layers.Layer, DropoutRNNCell):
@@ -77,7 +60,7 @@ class _FusedCell(keras.layers.Layer, DropoutRNNCell):
         seed=None,
         **kwargs,
     ):
-        _check_units(units)
+        check_units(units)
         super().__init__(**kwargs)
         self.units = units
         self.activation = keras.activations.get(activation)
@@ -91,8 +74,8 @@ class _FusedCell(keras.layers.Layer, DropoutRNNCell):
         self.kernel_constraint = keras.constraints.get(kernel_constraint)
         self.recurrent_constraint = keras.constraints.get(recurrent_constraint)
         self.bias_constraint = keras.constraints.get(bias_constraint)
-        self.dropout = _check_rate("dropout", dropout)
-        self.recurrent_dropout = _check_rate("recurrent_dropout", recurrent_dropout)
+        self.dropout = check_rate(dropout, "dropout")
+        self.recurrent_dropout = check_rate(recurrent_dropout, "recurrent_dropout")
         # As in Keras: with recurrent dropout, every gate gets its own input and recurrent
         # mask (Keras's "implementation 1"); otherwise one mask is shared by all gates.
         if self._gates > 1 and self.recurrent_dropout != 0.0:

@@ -18,7 +18,7 @@ from pipelines.tagging import (
     _tf_tokenize,
     tokenize_with_offsets,
 )
-from rnnkit import _entities as E
+from rnnkit import metrics as E
 from tests.helpers import run_without_rnnkit
 
 # A trivially separable task: names are PER, cities LOC ("New York" spans two tokens).

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 import tensorflow as tf
 
-from rnnkit._checks import is_int
+from rnnkit.checks import is_int
 
 StepFn = Callable[[tf.Tensor, Any], tuple[tf.Tensor, Any]]
 

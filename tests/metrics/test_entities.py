@@ -8,7 +8,7 @@ from seqeval.metrics import accuracy_score, f1_score, precision_score, recall_sc
 from seqeval.metrics.sequence_labeling import get_entities as seqeval_get_entities
 from seqeval.scheme import IOB2, IOBES
 
-from rnnkit import _entities as E
+from rnnkit import metrics as E
 
 TYPES = ["PER", "LOC", "ORG"]
 

@@ -11,12 +11,12 @@ import tensorflow as tf
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from rnnkit import _task
+from rnnkit import checks, training
 from rnnkit.export import export_saved_model
 from tests.helpers import edit_saved_pipeline, run_without_rnnkit
 
 
-class _Doubler(_task.Task):
+class _Doubler(training.Task):
     """A minimal real task: learns y = 2x with one Dense unit."""
 
     def __init__(self, *, epochs: int = 1, seed: int | None = 0, note: str = "x"):
@@ -150,37 +150,37 @@ def test_export_saved_model_validates_endpoints(tmp_path):
 )
 def test_as_text_list_rejects_non_strings(value, error):
     with pytest.raises(error, match="`texts"):
-        _task.as_text_list(value, "texts")
+        checks.as_text_list(value, "texts")
 
 
 def test_validators_accept_arrays_and_report_lengths():
-    assert _task.as_text_list(np.array(["a", "b"]), "texts") == ["a", "b"]
-    assert _task.as_token_lists([("a", "b"), ["c"]], "tokens") == [["a", "b"], ["c"]]
+    assert checks.as_text_list(np.array(["a", "b"]), "texts") == ["a", "b"]
+    assert checks.as_token_lists([("a", "b"), ["c"]], "tokens") == [["a", "b"], ["c"]]
     with pytest.raises(ValueError, match="got 2 and 1"):
-        _task.check_same_length([1, 2], [1], "texts", "labels")
+        checks.check_same_length([1, 2], [1], "texts", "labels")
     with pytest.raises(ValueError, match="`cell` must be one of"):
-        _task.check_choice("rnn", "cell", ["lstm", "gru"])
+        checks.check_choice("rnn", "cell", ["lstm", "gru"])
     with pytest.raises(ValueError, match="`units` must be a positive integer"):
-        _task.check_positive_int(0, "units")
+        checks.check_positive_int(0, "units")
     with pytest.raises(ValueError, match="`dropout`"):
-        _task.check_fraction(1.5, "dropout")
+        checks.check_fraction(1.5, "dropout")
 
 
 def test_shared_validators_name_the_argument(tmp_path):
-    _task.check_bool(np.bool_(True), "crf")
+    checks.check_bool(np.bool_(True), "crf")
     with pytest.raises(TypeError, match="`crf` must be True or False"):
-        _task.check_bool(1, "crf")
-    _task.check_number(0, "clipnorm", strict=False)
-    for bad in (0, -1.0, True, "0.1"):
-        with pytest.raises(ValueError, match="`learning_rate` must be a number > 0"):
-            _task.check_number(bad, "learning_rate")
+        checks.check_bool(1, "crf")
+    checks.check_number(0, "clipnorm", strict=False)
+    for bad in (0, -1.0, True, "0.1", float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="`learning_rate` must be a finite number > 0"):
+            checks.check_number(bad, "learning_rate")
     with pytest.raises(TypeError, match="`callbacks`"):
-        _task.check_callbacks([object()])
-    _task.check_embeddings_path(None)
+        checks.check_callbacks([object()])
+    checks.check_embeddings_path(None)
     with pytest.raises(FileNotFoundError, match="`pretrained_embeddings`"):
-        _task.check_embeddings_path(tmp_path / "missing.txt")
+        checks.check_embeddings_path(tmp_path / "missing.txt")
     with pytest.raises(ValueError, match="`vocabulary_size` must be >= 5"):
-        _task.check_vocabulary_size(4, "vocabulary_size")
+        checks.check_vocabulary_size(4, "vocabulary_size")
 
 
 def test_graph_function_is_built_once_per_model_and_key():
@@ -223,17 +223,17 @@ def _fit_with(callback, epochs=4, steps=5):
 
 
 def test_linear_decay_reaches_zero_at_the_last_epoch():
-    rates = _fit_with(_task.LinearDecay(0.1, epochs=4), epochs=4, steps=5)
+    rates = _fit_with(training.LinearDecay(0.1, epochs=4), epochs=4, steps=5)
     batches = np.arange(20)  # 4 epochs of 5 batches: progress = batch / 20
     np.testing.assert_allclose(rates, 0.1 * (1 - batches / 20), rtol=1e-6)
 
 
 def test_linear_decay_follows_the_time_budget_when_it_ends_first():
     # A budget far shorter than the epochs: the rate is already 0 after the first batch.
-    rates = _fit_with(_task.LinearDecay(0.1, epochs=1000, time_budget=1e-9), epochs=2)
+    rates = _fit_with(training.LinearDecay(0.1, epochs=1000, time_budget=1e-9), epochs=2)
     assert rates[0] == 0.0 and np.all(rates == 0.0)
     # A budget far longer than the epochs: the epochs set the pace.
-    rates = _fit_with(_task.LinearDecay(0.1, epochs=2, time_budget=1e9), epochs=2, steps=4)
+    rates = _fit_with(training.LinearDecay(0.1, epochs=2, time_budget=1e9), epochs=2, steps=4)
     np.testing.assert_allclose(rates, 0.1 * (1 - np.arange(8) / 8), rtol=1e-6)
 
 
@@ -253,7 +253,7 @@ def test_linear_decay_counts_the_batches_of_an_unsized_dataset():
             epochs=2,
             verbose=0,
             shuffle=False,
-            callbacks=[_task.LinearDecay(0.1, epochs=2), log],
+            callbacks=[training.LinearDecay(0.1, epochs=2), log],
         )
     rates = np.array(log.rates)
     np.testing.assert_allclose(rates[:5], 0.1, rtol=1e-6)
@@ -261,13 +261,13 @@ def test_linear_decay_counts_the_batches_of_an_unsized_dataset():
 
 
 def test_linear_decay_holds_the_rate_first():
-    rates = _fit_with(_task.LinearDecay(0.1, epochs=2, hold=0.5), epochs=2, steps=5)
+    rates = _fit_with(training.LinearDecay(0.1, epochs=2, hold=0.5), epochs=2, steps=5)
     progress = np.arange(10) / 10
     expected = 0.1 * (1 - np.clip((progress - 0.5) / 0.5, 0, None))
     np.testing.assert_allclose(rates, expected, rtol=1e-6)
     assert rates[5] == pytest.approx(0.1) and rates[9] == pytest.approx(0.02)
     with pytest.raises(ValueError, match="`hold`"):
-        _task.LinearDecay(0.1, epochs=2, hold=1.0)
+        training.LinearDecay(0.1, epochs=2, hold=1.0)
 
 
 @pytest.mark.parametrize("every", [1, 4])
@@ -278,12 +278,12 @@ def test_moving_average_follows_the_warm_up_decay_schedule(every):
     momentum = 0.6
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
-    average = _task.MovingAverage(momentum, every=every)
-    seen = [_task.MovingAverage.weights(model)]
+    average = training.MovingAverage(momentum, every=every)
+    seen = [training.MovingAverage.weights(model)]
 
     class Record(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
-            seen.append(_task.MovingAverage.weights(self.model))
+            seen.append(training.MovingAverage.weights(self.model))
 
     x = np.arange(20, dtype="float32").reshape(10, 2) / 10
     y = x.sum(axis=1, keepdims=True)
@@ -300,7 +300,7 @@ def test_moving_average_follows_the_warm_up_decay_schedule(every):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
     # Not the final weights, and assign writes a list of arrays back into the model.
     assert not np.allclose(average.average()[0], seen[-1][0])
-    _task.MovingAverage.assign(model, average.average())
+    training.MovingAverage.assign(model, average.average())
     np.testing.assert_allclose(model.layers[0].kernel.numpy(), average.average()[0])
     with pytest.raises(ValueError, match="`momentum`"):
-        _task.MovingAverage(1.0)
+        training.MovingAverage(1.0)

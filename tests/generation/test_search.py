@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rnnkit._search import beam_search, greedy_search, length_penalty_factor, tile_beams
+from rnnkit.generation import beam_search, greedy_search, length_penalty_factor, tile_beams
 
 PAD, START, END = 0, 1, 2
 VOCAB = 5  # 0 pad, 1 start, 2 end, 3 and 4 words

@@ -1,0 +1,35 @@
+"""Scores: chunk tag schemes and entity-level scores (equal to seqeval's), token accuracy."""
+
+from rnnkit.metrics._entities import (
+    MODES,
+    SCHEMES,
+    Entity,
+    check_scheme,
+    convert_scheme,
+    detect_scheme,
+    encode_entities,
+    entity_scores,
+    get_entities,
+    is_chunk_tag,
+    label_scores,
+    normalize_scheme,
+    split_tag,
+    token_accuracy,
+)
+
+__all__ = [
+    "Entity",
+    "MODES",
+    "SCHEMES",
+    "check_scheme",
+    "convert_scheme",
+    "detect_scheme",
+    "encode_entities",
+    "entity_scores",
+    "get_entities",
+    "is_chunk_tag",
+    "label_scores",
+    "normalize_scheme",
+    "split_tag",
+    "token_accuracy",
+]
