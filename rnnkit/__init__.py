@@ -13,6 +13,7 @@ from rnnkit import (  # noqa: E402
     layers,
     losses,
     metrics,
+    models,
     training,
 )
 
@@ -28,5 +29,6 @@ __all__ = [
     "layers",
     "losses",
     "metrics",
+    "models",
     "training",
 ]

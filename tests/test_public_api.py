@@ -15,9 +15,11 @@ PUBLIC = {
         "layers",
         "losses",
         "metrics",
+        "models",
         "training",
     ],
     "rnnkit.layers": [
+        "AttentionDecoder",
         "BahdanauAttention",
         "CRF",
         "GRU",
@@ -29,7 +31,9 @@ PUBLIC = {
         "SimpleRNN",
         "SimpleRNNCell",
         "recurrent_layer",
+        "state_count",
     ],
+    "rnnkit.models": ["EncoderDecoder", "TextEncoder"],
     # filled in by the data, export and pipeline work
     "rnnkit.data": [
         "END_ID",

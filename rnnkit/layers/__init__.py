@@ -2,12 +2,14 @@
 
 from rnnkit.layers._attention import BahdanauAttention, LuongAttention
 from rnnkit.layers._crf import CRF
+from rnnkit.layers._decoder import AttentionDecoder
 from rnnkit.layers._gru import GRU, GRUCell
 from rnnkit.layers._lstm import LSTM, LSTMCell
-from rnnkit.layers._registry import RECURRENT_LAYERS, recurrent_layer
+from rnnkit.layers._registry import RECURRENT_LAYERS, recurrent_layer, state_count
 from rnnkit.layers._simple_rnn import SimpleRNN, SimpleRNNCell
 
 __all__ = [
+    "AttentionDecoder",
     "BahdanauAttention",
     "CRF",
     "GRU",
@@ -19,4 +21,5 @@ __all__ = [
     "SimpleRNN",
     "SimpleRNNCell",
     "recurrent_layer",
+    "state_count",
 ]

@@ -9,6 +9,8 @@ from rnnkit.layers._simple_rnn import SimpleRNN
 
 # name -> layer class; new recurrent layers register here (one line each).
 RECURRENT_LAYERS: dict[str, type] = {"gru": GRU, "lstm": LSTM, "simple_rnn": SimpleRNN}
+# States each layer carries when it is not 1 (an LSTM's h and c).
+_STATE_COUNTS: dict[str, int] = {"lstm": 2}
 
 
 def recurrent_layer(cell: str, *, name: str = "cell", choices=None) -> type:
@@ -28,3 +30,14 @@ def recurrent_layer(cell: str, *, name: str = "cell", choices=None) -> type:
     """
     check_choice(cell, name, list(choices or RECURRENT_LAYERS))
     return RECURRENT_LAYERS[cell]
+
+
+def state_count(cell: str) -> int:
+    """How many state tensors a recurrent layer called `cell` carries (an LSTM: 2, h and c).
+
+    Example:
+    >>> state_count("lstm"), state_count("gru")
+    (2, 1)
+    """
+    recurrent_layer(cell)
+    return _STATE_COUNTS.get(cell, 1)

@@ -82,7 +82,7 @@ def test_read_texts_in_memory():
     assert read_texts(pd.Series(["a"]), pd.Series(["x"])) == (["a"], ["x"])
     with pytest.raises(ValueError, match="2 texts but `labels` has 1"):
         read_texts(["a", "b"], ["x"])
-    with pytest.raises(TypeError, match=r"`source`\[1\] must be a string"):
+    with pytest.raises(TypeError, match=r"`source\[1\]` must be a string"):
         read_texts(["a", None], ["x", "y"])
     with pytest.raises(FileNotFoundError, match="pass a list"):
         read_texts("just one string", None)

@@ -1,0 +1,6 @@
+"""Models built of rnnkit layers: encoders and the encoder-decoder with in-graph generation."""
+
+from rnnkit.models._encoder_decoder import EncoderDecoder
+from rnnkit.models._text_encoder import TextEncoder
+
+__all__ = ["EncoderDecoder", "TextEncoder"]
