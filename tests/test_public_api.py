@@ -43,6 +43,7 @@ PUBLIC = {
         "TextVectorizer",
         "batch_dataset",
         "batch_tensors",
+        "detokenize",
         "from_tfds",
         "load_images",
         "load_word_vectors",

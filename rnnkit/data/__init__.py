@@ -1,6 +1,7 @@
 """Readers, vectorisation and batching shared by every pipeline."""
 
 from rnnkit.data._batching import batch_dataset, batch_tensors, to_dataset
+from rnnkit.data._detokenize import detokenize
 from rnnkit.data._embeddings import load_word_vectors, load_word_vectors_for
 from rnnkit.data._readers import load_images, read_captions, read_pairs, read_tagged, read_texts
 from rnnkit.data._tfds import from_tfds
@@ -14,6 +15,7 @@ __all__ = [
     "TextVectorizer",
     "batch_dataset",
     "batch_tensors",
+    "detokenize",
     "from_tfds",
     "load_images",
     "load_word_vectors",

@@ -98,6 +98,12 @@ class TextEncoder(keras.layers.Layer):
         ]
         self.dropout_layer = keras.layers.Dropout(self.dropout, name="dropout")
 
+    def build(self, input_shape=None):
+        # Every sublayer makes its weights on a tiny batch (Keras calls this when loading).
+        if not self.embedding.built:
+            self.call(self.example_inputs())
+        self.built = True
+
     def clip(self, ids):
         """Truncates `[B, S]` ids to `max_length` steps, keeping at least one step."""
         padding = ops.zeros((ops.shape(ids)[0], 1), dtype=ids.dtype)

@@ -186,7 +186,7 @@ class Task(BaseEstimator):
                 f"{path!r} holds a `{saved_class}`, not a `{cls.__name__}`; load it with "
                 f"`{qualname}.load`."
             )
-        params = dict(payload["params"])
+        params = _restored_params(payload["params"])
         for name in target._retired_params:  # settings older versions had; nothing to restore
             params.pop(name, None)
         params = target._upgrade_params(params)
@@ -217,11 +217,25 @@ class Task(BaseEstimator):
         )
 
 
+# Settings that may hold Keras objects (a user's optimizer or loss): saved as Keras configs.
+_KERAS_OBJECT_PARAMS = ("optimizer", "loss")
+_KERAS_OBJECT_KEY = "__keras_object__"
+
+
 def _jsonable_params(params: dict) -> dict:
     out = {}
     for key, value in params.items():
         if key == "callbacks":
             value = None  # callbacks are run-time objects, not settings
+        elif key in _KERAS_OBJECT_PARAMS and not isinstance(value, str | type(None)):
+            try:
+                value = {_KERAS_OBJECT_KEY: keras.saving.serialize_keras_object(value)}
+                json.dumps(value)
+            except (TypeError, ValueError):
+                raise TypeError(
+                    f"`{key}`={value!r:.60} cannot be saved: pass a Keras object that "
+                    "serialises (`keras.saving.register_keras_serializable`), or a name."
+                ) from None
         try:
             json.dumps(value)
         except TypeError:
@@ -230,4 +244,14 @@ def _jsonable_params(params: dict) -> dict:
                 "(str, number, bool, None, list, dict)."
             ) from None
         out[key] = value
+    return out
+
+
+def _restored_params(params: dict) -> dict:
+    """Undoes `_jsonable_params` for the settings that held Keras objects."""
+    out = dict(params)
+    for key in _KERAS_OBJECT_PARAMS:
+        value = out.get(key)
+        if isinstance(value, dict) and _KERAS_OBJECT_KEY in value:
+            out[key] = keras.saving.deserialize_keras_object(value[_KERAS_OBJECT_KEY])
     return out

@@ -69,3 +69,55 @@ def test_set_params_rejects_unknown_names(name):
     with pytest.raises(ValueError):
         cls().set_params(no_such_option=1)
     assert np.isscalar(cls().get_params()["epochs"])
+
+
+def _trained_optimizers(model):
+    """The optimizers of `model` and of any sub-model compiled for training."""
+    import keras
+
+    models = [model] + [m for m in model._flatten_layers() if isinstance(m, keras.Model)]
+    return [m.optimizer for m in models if getattr(m, "optimizer", None) is not None]
+
+
+@pytest.mark.parametrize("name", ESTIMATORS)
+def test_users_optimizer_and_loss_reach_the_model(name):
+    import keras
+
+    def zero_loss(y_true, y_pred):
+        # No gradient at all: with this loss no weight may move.
+        return keras.ops.sum(keras.ops.cast(y_pred, "float32")) * 0.0
+
+    cls = getattr(pipelines, name)
+    est = _tiny(cls).set_params(optimizer=keras.optimizers.SGD(0.5), loss=zero_loss, seed=0)
+    est.set_params(**{k: None for k in ("time_budget",) if k in est.get_params()})
+    # What the weights would be before training: a seeded model with one epoch of no loss.
+    est.fit(*TINY[name])
+    optimizers = _trained_optimizers(est.model)
+    assert optimizers and all(type(o).__name__ == "SGD" for o in optimizers)
+    assert all(float(o.learning_rate) == pytest.approx(0.5) for o in optimizers)
+    assert all(v == 0.0 for v in est.history_["loss"]), est.history_
+    # The same estimator with its own loss trains (the loss is not zero).
+    default = _tiny(cls).set_params(optimizer=keras.optimizers.SGD(0.5), seed=0).fit(*TINY[name])
+    assert default.history_["loss"][0] > 0
+
+
+@pytest.mark.parametrize("name", ESTIMATORS)
+def test_saved_model_loads_in_a_fresh_process_that_imports_only_rnnkit(name, tmp_path):
+    import subprocess
+    import sys
+
+    est = _tiny(getattr(pipelines, name)).fit(*TINY[name])
+    path = tmp_path / "model.keras"
+    est.save(path)
+    expected = [w.tolist() for w in est.model.get_weights()[:3]]
+    code = (
+        "import json, sys, rnnkit, keras\n"
+        f"model = keras.saving.load_model({str(path)!r})\n"
+        "assert 'pipelines' not in sys.modules, 'pipelines was imported'\n"
+        "print('__W__' + json.dumps([w.tolist() for w in model.get_weights()[:3]]))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = __import__("json").loads(proc.stdout.split("__W__")[1])
+    np.testing.assert_allclose(np.array(got[0]), np.array(expected[0]))
+    assert len(got) == len(expected)

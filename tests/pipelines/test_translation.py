@@ -12,13 +12,8 @@ import tensorflow as tf
 from sklearn.exceptions import NotFittedError
 
 from pipelines import Translator
-from pipelines.translation import (
-    TranslationModel,
-    detokenize,
-    sampled_softmax_loss,
-    smoothed_cross_entropy,
-)
 from rnnkit import data
+from rnnkit.models import EncoderDecoder
 from tests.helpers import edit_saved_pipeline, run_without_rnnkit
 
 # A toy "translation": every word has one translation and the order is kept.
@@ -63,7 +58,7 @@ def untrained():
 
 
 def _ids(tr, texts):
-    return tr.model.source_vectorizer(tf.constant(texts))
+    return tr.model.preprocessor(tf.constant(texts))
 
 
 def test_learns_the_toy_task_and_reports_history(trained):
@@ -77,15 +72,15 @@ def test_learns_the_toy_task_and_reports_history(trained):
 def test_beam_width_one_equals_greedy_exactly(trained, untrained):
     ids = _ids(trained, SOURCES + ["cinco tres uno uno", "dos dos dos", "uno zzz"])
     model = trained.model
-    greedy = model.translate_ids(ids, 1)
-    beam = model.translate_ids(ids, 1, use_beam_search=True)
+    greedy = model.generate(ids, 1)
+    beam = model.generate(ids, 1, use_beam_search=True)
     np.testing.assert_array_equal(beam.tokens.numpy(), greedy.tokens.numpy())
     np.testing.assert_array_equal(beam.log_probs.numpy(), greedy.log_probs.numpy())
     # and with an untrained model (near-uniform, many close calls)
     fresh = untrained
     ids = _ids(fresh, SOURCES)
-    greedy = fresh.model.translate_ids(ids, 1, max_length=6)
-    beam = fresh.model.translate_ids(ids, 1, max_length=6, use_beam_search=True)
+    greedy = fresh.model.generate(ids, 1, max_length=6)
+    beam = fresh.model.generate(ids, 1, max_length=6, use_beam_search=True)
     np.testing.assert_array_equal(beam.tokens.numpy(), greedy.tokens.numpy())
 
 
@@ -94,8 +89,8 @@ def test_beam_search_never_scores_below_greedy(untrained):
     # find outputs at least as likely (length_penalty=0 ranks by log-probability alone).
     fresh = untrained
     ids = _ids(fresh, SOURCES)
-    greedy = fresh.model.translate_ids(ids, 1, max_length=5).log_probs.numpy()
-    beam = fresh.model.translate_ids(ids, 4, max_length=5).log_probs.numpy()
+    greedy = fresh.model.generate(ids, 1, max_length=5).log_probs.numpy()
+    beam = fresh.model.generate(ids, 4, max_length=5).log_probs.numpy()
     assert (beam >= greedy - 1e-5).all()
     assert (beam > greedy + 1e-3).any(), "the untrained model should give beam search room"
 
@@ -105,10 +100,10 @@ def test_teacher_forced_logits_equal_the_step_decoder(trained):
     source = _ids(trained, ["tres uno dos cuatro", "uno"])
     target_in = tf.constant([[2, 4, 5, 6, 7], [2, 8, 0, 0, 0]])
     full = model((source, target_in)).numpy()
-    memory, mask, states = model.encode(source)
-    keys = model.attention_layer.project_keys(memory)
+    memory, mask, states = model.encoder(source)
+    keys = model.decoder.project_keys(memory)
     for t in range(target_in.shape[1]):
-        logits, states, _ = model.decode_step(target_in[:, t], states, memory, keys, mask)
+        logits, states, _ = model.decoder.step(target_in[:, t], states, memory, keys, mask)
         np.testing.assert_allclose(logits[0].numpy(), full[0, t], atol=1e-5)
         if t == 0:
             np.testing.assert_allclose(logits[1].numpy(), full[1, t], atol=1e-5)
@@ -148,51 +143,6 @@ def test_sampled_softmax_learns_the_toy_task():
         total += float(tf.reduce_sum(losses * real) / tf.reduce_sum(real)) * len(target_out)
         count += len(target_out)
     assert tr.history_["val_loss"][-1] == pytest.approx(total / count, rel=1e-4)
-
-
-def _output_problem(vocabulary=40, dim=6, n=32, seed=0):
-    rng = np.random.default_rng(seed)
-    weights = tf.constant(rng.normal(size=(vocabulary, dim)), "float32")
-    bias = tf.constant(rng.normal(size=(vocabulary,)), "float32")
-    inputs = tf.constant(rng.normal(size=(n, dim)), "float32")
-    labels = tf.constant(rng.integers(0, vocabulary, n), "int64")
-    return weights, bias, inputs, labels
-
-
-def test_sampled_softmax_loss_without_smoothing_is_tensorflows():
-    weights, bias, inputs, labels = _output_problem()
-    draw = tf.random.log_uniform_candidate_sampler(labels[:, None], 1, 12, True, 40, seed=1)
-    ours = sampled_softmax_loss(weights, bias, labels, inputs, 12, sampled_values=draw)
-    theirs = tf.nn.sampled_softmax_loss(
-        weights, bias, labels[:, None], inputs, 12, 40, sampled_values=draw
-    )
-    # the draw holds labels too (accidental hits), which both leave out
-    assert np.any(draw[0].numpy()[None, :] == labels.numpy()[:, None])
-    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-5)
-
-
-def test_sampled_softmax_loss_over_every_class_is_the_full_smoothed_loss():
-    # Drawing every class once (expected counts 1) turns the sampled softmax into the full one:
-    # the label's own draw is an accidental hit, left out, and the label scores in its place.
-    weights, bias, inputs, labels = _output_problem()
-    every = (tf.range(40, dtype="int64"), tf.ones([32, 1]), tf.ones([40]))
-    logits = tf.matmul(inputs, weights, transpose_b=True) + bias
-    for smoothing in (0.0, 0.1, 0.3):
-        sampled = sampled_softmax_loss(
-            weights, bias, labels, inputs, 40, smoothing, sampled_values=every
-        )
-        full = smoothed_cross_entropy(labels, logits, smoothing)
-        np.testing.assert_allclose(sampled.numpy(), full.numpy(), rtol=1e-5)
-
-
-def test_smoothed_cross_entropy_is_keras_label_smoothing():
-    _, _, _, labels = _output_problem()
-    logits = tf.constant(np.random.default_rng(1).normal(size=(32, 40)), "float32")
-    expected = keras.losses.categorical_crossentropy(
-        tf.one_hot(labels, 40), logits, from_logits=True, label_smoothing=0.2
-    )
-    ours = smoothed_cross_entropy(labels, logits, 0.2)
-    np.testing.assert_allclose(ours.numpy(), np.asarray(expected), rtol=1e-5)
 
 
 @pytest.mark.parametrize("sampled_softmax", [6, None])
@@ -287,7 +237,7 @@ def test_save_load_gives_identical_outputs(trained, tmp_path):
     assert loaded.history_ == trained.history_ and loaded.epochs_ == trained.epochs_
     assert loaded.training_time_ == trained.training_time_
     plain = keras.saving.load_model(path)
-    assert isinstance(plain, TranslationModel)
+    assert isinstance(plain, EncoderDecoder)
 
 
 def test_export_runs_without_rnnkit_and_equals_translate(trained, tmp_path):
@@ -320,7 +270,7 @@ def test_subword_translator_splits_unseen_words_and_exports_what_it_translates(t
         source_vocabulary_size=30,
         target_vocabulary_size=30,
     ).fit(SOURCES, TARGETS)
-    source, target = tr.model.source_vectorizer, tr.model.target_vectorizer
+    source, target = tr.model.preprocessor, tr.model.target_vectorizer
     assert source.level == target.level == "subword"
     assert source.vocabulary_size == target.vocabulary_size == 30
     # A word never seen is pieces of known ones, not [UNK].
@@ -408,12 +358,12 @@ def test_other_cells_attention_and_tied_embeddings_with_two_layers(
         num_layers=2,
         batch_tokens=32,
     ).fit(SOURCES, TARGETS)
-    assert (tr.model.output_layer is None) == tie_embeddings
-    memory, _, _ = tr.model.encode(_ids(tr, SOURCES[:2]))
+    assert (tr.model.decoder.output_layer is None) == tie_embeddings
+    memory, _, _ = tr.model.encoder(_ids(tr, SOURCES[:2]))
     assert memory.shape[-1] == 2 * (encoder_units or TINY["units"] // 2)
     ids = _ids(tr, SOURCES[:4])
-    greedy = tr.model.translate_ids(ids, 1, max_length=5)
-    beam = tr.model.translate_ids(ids, 1, max_length=5, use_beam_search=True)
+    greedy = tr.model.generate(ids, 1, max_length=5)
+    beam = tr.model.generate(ids, 1, max_length=5, use_beam_search=True)
     np.testing.assert_array_equal(beam.tokens.numpy(), greedy.tokens.numpy())
     path = tmp_path / "m.keras"
     tr.save(path)
@@ -529,25 +479,11 @@ def test_time_budget_counts_vocabulary_building(monkeypatch):
     assert tr.training_time_ >= 1.0
 
 
-def test_detokenize_rejoins_words_and_punctuation():
-    cases = {
-        "i don ' t know , tom .": "i don't know, tom.",
-        "¿ dónde está la biblioteca ?": "¿dónde está la biblioteca?",
-        "it ' s three o ' clock .": "it's three o'clock.",
-        "the boys ' room is twenty - one meters long": "the boys' room is twenty-one meters long",
-        'he said " hello " .': 'he said "hello".',
-        "it costs 3 . 50 dollars": "it costs 3.50 dollars",
-        "": "",
-    }
-    got = detokenize(tf.constant(list(cases))).numpy().tolist()
-    assert [g.decode("utf-8") for g in got] == list(cases.values())
-
-
 def test_beam_search_over_the_model_step_matches_rescoring(trained):
     # Each returned log-probability is the sum of the model's log-probabilities of its tokens.
     model = trained.model
     source = _ids(trained, ["tres uno dos cuatro"])
-    result = model.translate_ids(source, 3)
+    result = model.generate(source, 3)
     tokens = result.tokens.numpy()[0][: int(result.lengths[0])]
     target_in = tf.constant([[2, *tokens[:-1]]])
     logits = model((source, target_in)).numpy()[0].astype("float64")
