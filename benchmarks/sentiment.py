@@ -25,7 +25,7 @@ import tensorflow as tf
 
 from pipelines import SentimentClassifier
 from rnnkit import datasets
-from rnnkit._baselines import tfidf_logistic_regression
+from rnnkit.baselines import tfidf_logistic_regression
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "sentiment.md")
 

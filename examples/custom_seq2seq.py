@@ -74,7 +74,9 @@ def main(n: int = 6000, epochs: int = 12, units: int = 128) -> float:
 
     test_sources, test_targets = make_dates(200, seed=1)
     decoded = model.generate_text(tf.constant(test_sources), beam_width=3).numpy().tolist()
-    accuracy = sum(d.decode() == t for d, t in zip(decoded, test_targets)) / len(test_targets)
+    accuracy = sum(d.decode() == t for d, t in zip(decoded, test_targets, strict=True)) / len(
+        test_targets
+    )
     print(f"{test_sources[0]!r} -> {decoded[0].decode()!r}; exact match {accuracy:.1%}")
 
     def serve(text):

@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from pipelines import SentimentClassifier
 from rnnkit import datasets
-from rnnkit._baselines import tfidf_logistic_regression
+from rnnkit.baselines import tfidf_logistic_regression
 
 ARTIFACTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "artifacts")
 SENTENCES = [

@@ -1,5 +1,8 @@
 """Prebuilt pipelines for the four RNN shapes."""
 
+# rnnkit first: it quiets TensorFlow's start-up lines before keras imports TensorFlow.
+import rnnkit  # noqa: F401  isort: skip
+
 from pipelines.sentiment import SentimentClassifier
 from pipelines.tagging import SequenceTagger
 from pipelines.translation import Translator

@@ -5,6 +5,7 @@ from rnnkit._quiet import quiet_tensorflow_startup
 quiet_tensorflow_startup()
 
 from rnnkit import (  # noqa: E402
+    baselines,
     checks,
     data,
     datasets,
@@ -21,6 +22,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "__version__",
+    "baselines",
     "checks",
     "data",
     "datasets",

@@ -7,6 +7,7 @@ import pytest
 PUBLIC = {
     "rnnkit": [
         "__version__",
+        "baselines",
         "checks",
         "data",
         "datasets",
@@ -62,6 +63,7 @@ PUBLIC = {
         "turkish_treebank",
         "wnut16",
     ],
+    "rnnkit.baselines": ["TFIDF_C_GRID", "tfidf_logistic_regression"],
     "rnnkit.export": ["export_saved_model"],
     "rnnkit.checks": [
         "as_text_list",
@@ -125,13 +127,25 @@ def test_all_is_sorted_complete_and_pinned(module_name):
         assert hasattr(module, name), f"{module_name}.{name} is in __all__ but missing"
 
 
-def test_import_is_quiet():
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "import rnnkit",
+        "from pipelines import Translator",
+        "import rnnkit.layers",
+        "import pipelines",
+    ],
+)
+def test_import_is_quiet(statement):
+    import os
     import subprocess
     import sys
 
-    env = {k: v for k, v in __import__("os").environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     proc = subprocess.run(
-        [sys.executable, "-c", "import rnnkit, pipelines"], capture_output=True, text=True, env=env
+        [sys.executable, "-c", statement], capture_output=True, text=True, env=env
     )
     assert proc.returncode == 0, proc.stderr
     assert "oneDNN" not in proc.stderr and "cuda" not in proc.stderr.lower(), proc.stderr
+    info = [line for line in proc.stderr.splitlines() if line[:1] == "I" and line[1:5].isdigit()]
+    assert not info, proc.stderr

@@ -438,7 +438,7 @@ def test_fits_a_subset_of_rotten_tomatoes():
 
 @pytest.mark.slow
 def test_defaults_match_the_tfidf_baseline_on_rotten_tomatoes():
-    from rnnkit._baselines import tfidf_logistic_regression
+    from rnnkit.baselines import tfidf_logistic_regression
 
     splits = _rotten_tomatoes()
     baseline = tfidf_logistic_regression(splits["train"], splits["validation"])

@@ -1,7 +1,7 @@
 """Classic baselines that the pipelines are measured against (demo, benchmarks, slow tests).
 
-Private: the numbers rnnkit quotes (`make demo`, `benchmarks/results/`) come from here, so the
-demo, the benchmark and the quality test all compare with the very same baseline.
+The numbers rnnkit quotes (`make demo`, `benchmarks/results/`) come from here, so the demo,
+the benchmark and the quality test all compare with the very same baseline.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
+
+__all__ = ["TFIDF_C_GRID", "tfidf_logistic_regression"]
 
 TFIDF_C_GRID = (1.0, 3.0, 10.0, 30.0)
 

@@ -1,0 +1,19 @@
+"""The examples run (tiny sizes) as the scripts users run."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_custom_seq2seq_example_trains_decodes_and_exports():
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "custom_seq2seq.py"), "--small"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "exact match" in proc.stdout and "exported to" in proc.stdout, proc.stdout
