@@ -314,15 +314,19 @@ class Translator(Task):
         model.build()
         return model
 
-    def _schedule(self, trainer: Trainer) -> list[keras.callbacks.Callback]:
-        """The learning-rate schedule's callback (run before the runner's own)."""
+    def _schedule(self, trainer: Trainer, model: keras.Model) -> list[keras.callbacks.Callback]:
+        """The learning-rate schedule's callback (run before the runner's own).
+
+        It starts from the optimizer's own rate, so a user's optimizer keeps its rate.
+        """
+        rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
         if self.learning_rate_decay == "linear":
             budget = trainer.remaining_budget()
-            return [LinearDecay(self.learning_rate, self.epochs, budget, _LINEAR_HOLD)]
+            return [LinearDecay(rate, self.epochs, budget, _LINEAR_HOLD)]
         if self.learning_rate_cooldown:
             return [
                 LinearDecay(
-                    self.learning_rate,
+                    rate,
                     self.epochs,
                     trainer.remaining_budget(),
                     hold=1.0 - self.learning_rate_cooldown,
@@ -330,7 +334,7 @@ class Translator(Task):
                 )
             ]
         if self.learning_rate_decay != 1:
-            rate, decay = float(self.learning_rate), float(self.learning_rate_decay)
+            decay = float(self.learning_rate_decay)
             return [keras.callbacks.LearningRateScheduler(lambda epoch: rate * decay**epoch)]
         return []
 
@@ -404,7 +408,9 @@ class Translator(Task):
         self.model_ = model
         train_ds = self._batches(sources, targets, train=True)
         val_ds = self._batches(*validation, train=False) if validation else None
-        history = trainer.fit(model, train_ds, val_ds, first_callbacks=self._schedule(trainer))
+        history = trainer.fit(
+            model, train_ds, val_ds, first_callbacks=self._schedule(trainer, model)
+        )
         self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
         self.epochs_ = len(history.epoch)
         # Polyak averaging: with validation data the final weights (possibly restored by early

@@ -71,6 +71,22 @@ def test_set_params_rejects_unknown_names(name):
     assert np.isscalar(cls().get_params()["epochs"])
 
 
+# Sentiment and tagging still compile inside their own `fit` and register their layers in
+# `pipelines`; their move onto rnnkit.training.Trainer and rnnkit.layers is not merged yet.
+_NOT_YET_ON_THE_PARTS = {"SentimentClassifier", "SequenceTagger"}
+ON_THE_PARTS = [
+    pytest.param(
+        name,
+        marks=pytest.mark.xfail(
+            name in _NOT_YET_ON_THE_PARTS,
+            strict=True,
+            reason="facade not yet moved onto rnnkit.training.Trainer / rnnkit.layers",
+        ),
+    )
+    for name in ESTIMATORS
+]
+
+
 def _trained_optimizers(model):
     """The optimizers of `model` and of any sub-model compiled for training."""
     import keras
@@ -79,7 +95,7 @@ def _trained_optimizers(model):
     return [m.optimizer for m in models if getattr(m, "optimizer", None) is not None]
 
 
-@pytest.mark.parametrize("name", ESTIMATORS)
+@pytest.mark.parametrize("name", ON_THE_PARTS)
 def test_users_optimizer_and_loss_reach_the_model(name):
     import keras
 
@@ -101,7 +117,7 @@ def test_users_optimizer_and_loss_reach_the_model(name):
     assert default.history_["loss"][0] > 0
 
 
-@pytest.mark.parametrize("name", ESTIMATORS)
+@pytest.mark.parametrize("name", ON_THE_PARTS)
 def test_saved_model_loads_in_a_fresh_process_that_imports_only_rnnkit(name, tmp_path):
     import subprocess
     import sys
