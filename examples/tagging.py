@@ -74,7 +74,7 @@ def main() -> None:
         print(text, "->", tagger.predict_entities(text))
 
     out = args.out or tempfile.mkdtemp(prefix="tagger-")
-    tagger.save(os.path.join(out, "tagger.keras"))
+    tagger.save(os.path.join(out, "tagger.keras"), overwrite=True)
     loaded = SequenceTagger.load(os.path.join(out, "tagger.keras"))
     assert loaded.predict([sentence]) == tagger.predict([sentence])
     export_path = tagger.export(os.path.join(out, "tagger_savedmodel"), overwrite=True)

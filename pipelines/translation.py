@@ -33,9 +33,11 @@ from rnnkit.checks import (
     check_callbacks,
     check_choice,
     check_fraction,
+    check_learning_rate,
     check_number,
     check_positive_int,
     check_same_length,
+    check_seed,
     check_vocabulary_size,
 )
 from rnnkit.layers import RECURRENT_LAYERS, AttentionDecoder
@@ -237,7 +239,8 @@ class Translator(Task):
                 "`teacher_forcing` must be > 0: with 0 the decoder never sees a reference "
                 "token (use 1.0 for plain teacher forcing, e.g. 0.8 for scheduled sampling)."
             )
-        check_number(self.learning_rate, "learning_rate")
+        check_learning_rate(self.learning_rate)
+        check_seed(self.seed)
         decay = self.learning_rate_decay
         if decay != "linear" and not (
             isinstance(decay, int | float) and not isinstance(decay, bool) and 0 < decay <= 1

@@ -28,10 +28,12 @@ __all__ = [
     "check_choice",
     "check_embeddings_path",
     "check_fraction",
+    "check_learning_rate",
     "check_number",
     "check_positive_int",
     "check_rate",
     "check_same_length",
+    "check_seed",
     "check_units",
     "check_vocabulary_size",
     "is_int",
@@ -188,6 +190,43 @@ def check_number(value: Any, name: str, *, minimum: float = 0.0, strict: bool = 
     if not ok:
         sign = ">" if strict else ">="
         raise ValueError(f"`{name}` must be a finite number {sign} {minimum}, got {value!r}.")
+
+
+# Adam with a rate above this diverges on every model rnnkit trains (typical: 1e-4 to 1e-2).
+MAX_LEARNING_RATE = 1.0
+
+
+def check_learning_rate(value: Any, name: str = "learning_rate") -> float:
+    """A finite learning rate in (0, 1]; returns it as a float.
+
+    Example:
+    >>> check_learning_rate(2e-3)
+    0.002
+    """
+    if not (_is_real(value) and math.isfinite(value) and 0 < value <= MAX_LEARNING_RATE):
+        raise ValueError(
+            f"`{name}` must be a finite number in (0, {MAX_LEARNING_RATE:g}], got {value!r}: "
+            "training diverges to NaN or garbage beyond that. Typical rates are 1e-4 to 1e-2, "
+            f"e.g. `{name}=1e-3`."
+        )
+    return float(value)
+
+
+def check_seed(value: Any, name: str = "seed") -> int | None:
+    """None, or an integer seed in [0, 2**32 - 1] (what NumPy and scikit-learn accept).
+
+    Example:
+    >>> check_seed(7), check_seed(None)
+    (7, None)
+    """
+    if value is None:
+        return None
+    if not is_int(value) or not 0 <= value < 2**32:
+        raise ValueError(
+            f"`{name}` must be None or an integer in [0, 2**32 - 1], got {value!r:.60}; "
+            f"pass e.g. `{name}=0` for reproducible runs or `{name}=None`."
+        )
+    return int(value)
 
 
 def check_callbacks(callbacks: Any) -> None:

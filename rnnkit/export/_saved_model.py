@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 
 import keras
 import tensorflow as tf
+
+from rnnkit._files import atomic_path, check_target
 
 
 def export_saved_model(
@@ -21,9 +21,11 @@ def export_saved_model(
 ) -> str:
     """Exports functions of Keras objects as one TensorFlow SavedModel, atomically.
 
-    The SavedModel is written to a temporary sibling folder first and moved into place only
-    once complete, so an interrupted export never leaves a half-written model behind, and an
-    existing export is replaced only when `overwrite=True`.
+    The SavedModel is written to a temporary sibling folder first, flushed to disk and moved
+    into place only once complete, so an interrupted export never leaves a half-written model
+    behind (a temporary left by a killed process is removed by the next export to the same
+    folder), and an existing export is replaced only when `overwrite=True`. Files get the
+    permissions the umask gives.
 
     Args:
         path: folder to write.
@@ -51,30 +53,12 @@ def export_saved_model(
     path = os.fspath(path)
     if not endpoints:
         raise ValueError("`endpoints` is empty: pass at least one `name: (fn, input_signature)`.")
-    if os.path.exists(path) and not overwrite:
-        raise FileExistsError(
-            f"`path` {path!r} already exists; pass `overwrite=True` to replace it, or choose "
-            "another path."
-        )
-    parent = os.path.dirname(os.path.abspath(path))
-    os.makedirs(parent, exist_ok=True)
+    check_target(path, overwrite=overwrite, folder=True)  # before tracing anything
     archive = keras.export.ExportArchive()
     for obj in track:
         archive.track(obj)
     for name, (fn, signature) in endpoints.items():
         archive.add_endpoint(name, fn, input_signature=list(signature))
-    tmp = tempfile.mkdtemp(prefix=".export-", dir=parent)
-    try:
+    with atomic_path(path, overwrite=overwrite, folder=True) as tmp:
         archive.write_out(tmp, verbose=verbose)
-        if os.path.exists(path):
-            backup = tempfile.mkdtemp(prefix=".replaced-", dir=parent)
-            os.rmdir(backup)
-            os.replace(path, backup)
-            os.replace(tmp, path)
-            shutil.rmtree(backup, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            shutil.rmtree(tmp, ignore_errors=True)
     return path

@@ -17,8 +17,8 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -26,11 +26,27 @@ import keras
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
+from rnnkit import checks
+from rnnkit._files import atomic_path
 from rnnkit.export import export_saved_model
 from rnnkit.training._callbacks import TimeBudget
 
 _STATE_ENTRY = "rnnkit.json"
 _FORMAT_VERSION = 1
+_PAYLOAD_KEYS = {"format": int, "class": str, "params": dict, "state": dict}
+
+# The classes `Task.load` may import, by the name a file gives (`module.qualname`). A file is a
+# user's input: importing a module it names would run that module's code, so nothing outside
+# this list (and the `Task` subclasses already defined in this process) is ever imported.
+PIPELINE_CLASSES = frozenset(
+    {
+        "pipelines.sentiment.SentimentClassifier",
+        "pipelines.tagging.SequenceTagger",
+        "pipelines.translation.Translator",
+    }
+)
+# Every `Task` subclass defined so far, by the same name: loading one imports nothing.
+_DEFINED: dict[str, type] = {}
 
 
 class Task(BaseEstimator):
@@ -38,6 +54,10 @@ class Task(BaseEstimator):
 
     # Settings a pipeline no longer has: `load` drops them from files saved with them.
     _retired_params: frozenset[str] = frozenset()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _DEFINED[f"{cls.__module__}.{cls.__qualname__}"] = cls
 
     @classmethod
     def _upgrade_params(cls, params: dict) -> dict:
@@ -75,13 +95,16 @@ class Task(BaseEstimator):
         return cache[1][key]
 
     def _seed(self) -> None:
-        seed = getattr(self, "seed", None)
+        seed = checks.check_seed(getattr(self, "seed", None))
         if seed is not None:
-            keras.utils.set_random_seed(int(seed))
+            keras.utils.set_random_seed(seed)
 
     def _optimizer(
         self, learning_rate: float, clipnorm: float | None
     ) -> keras.optimizers.Optimizer:
+        learning_rate = checks.check_learning_rate(learning_rate)
+        if clipnorm is not None:
+            checks.check_number(clipnorm, "clipnorm", strict=False)
         # Gradient clipping is on by default: RNNs suffer exploding gradients.
         kwargs = {"learning_rate": learning_rate}
         if clipnorm:
@@ -122,16 +145,19 @@ class Task(BaseEstimator):
         return [self.model_]
 
     # -- persistence ----------------------------------------------------------------------------
-    def save(self, path: str | os.PathLike) -> None:
+    def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> None:
         """Saves the fitted pipeline to one `.keras` file, atomically.
 
         The file is a regular Keras archive (`keras.saving.load_model(path)` returns
         `self.model`) with the pipeline's settings and learned state added, so
-        `type(self).load(path)` restores the whole pipeline. An existing file is replaced only
-        once the new one is completely written.
+        `type(self).load(path)` restores the whole pipeline. It is written under a temporary
+        name in the same folder, flushed to disk and renamed into place only once complete:
+        an interrupted save leaves any existing file as it was (and the temporary of a killed
+        process is removed by the next save there).
 
         Args:
             path: file name ending in `.keras`.
+            overwrite: replace an existing file; without it an existing `path` is refused.
         """
         self._check_fitted()
         path = os.fspath(path)
@@ -144,49 +170,40 @@ class Task(BaseEstimator):
             "params": _jsonable_params(self.get_params(deep=False)),
             "state": self._get_state(),
         }
-        parent = os.path.dirname(os.path.abspath(path))
-        os.makedirs(parent, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".saving-", suffix=".keras", dir=parent)
-        os.close(fd)
-        try:
+        state = json.dumps(payload)
+        with atomic_path(path, overwrite=overwrite) as tmp:
             self.model_.save(tmp)
             with zipfile.ZipFile(tmp, "a") as archive:
-                archive.writestr(_STATE_ENTRY, json.dumps(payload))
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+                archive.writestr(_STATE_ENTRY, state)
 
     @classmethod
     def load(cls, path: str | os.PathLike):
         """Loads a pipeline written by `save`.
+
+        Only rnnkit's own pipeline classes (and `Task` subclasses already defined in this
+        process) are loaded: the class a file names is checked before anything is imported,
+        and the Keras model in it is read with Keras's `safe_mode` (no Python code from
+        the file is run).
 
         Args:
             path: a `.keras` file written by `save` of this pipeline class.
 
         Returns:
             The fitted pipeline.
+
+        Raises:
+            FileNotFoundError: no such file.
+            ValueError: the file is not one `save` wrote, or is corrupt, truncated or
+                incomplete (the message names the file and what is wrong).
         """
         path = os.fspath(path)
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"`path` {path!r} does not exist.")
+        payload = _read_payload(path, cls)
+        target = _resolve_class(path, payload["class"], cls)
         try:
-            with zipfile.ZipFile(path) as archive:
-                payload = json.loads(archive.read(_STATE_ENTRY))
-        except (zipfile.BadZipFile, KeyError) as err:
-            raise ValueError(
-                f"{path!r} is not a file written by `{cls.__name__}.save` ({err}); a plain "
-                "Keras model file loads with `keras.saving.load_model`."
-            ) from None
-        saved_class = payload.get("class", "")
-        module_name, _, qualname = saved_class.rpartition(".")
-        target = getattr(importlib.import_module(module_name), qualname, None)
-        if target is None or not issubclass(target, cls):
-            raise ValueError(
-                f"{path!r} holds a `{saved_class}`, not a `{cls.__name__}`; load it with "
-                f"`{qualname}.load`."
-            )
-        params = _restored_params(payload["params"])
+            params = _restored_params(payload["params"])
+        except Exception as err:  # a Keras config that does not deserialise
+            raise _bad_file(path, f"its saved optimizer/loss cannot be rebuilt ({err})") from None
+        qualname = target.__qualname__
         for name in target._retired_params:  # settings older versions had; nothing to restore
             params.pop(name, None)
         params = target._upgrade_params(params)
@@ -197,8 +214,21 @@ class Task(BaseEstimator):
                 f"`{qualname}` does not have: load it with the rnnkit version that saved it."
             )
         obj = target(**params)
-        obj.model_ = keras.saving.load_model(path, compile=False)
-        obj._set_state(payload["state"])
+        try:
+            obj.model_ = keras.saving.load_model(path, compile=False, safe_mode=True)
+        except Exception as err:  # h5py, zip and Keras config errors: the file is damaged
+            reason = str(err).strip().splitlines()[0] if str(err).strip() else ""
+            raise _bad_file(
+                path,
+                f"its Keras model cannot be read ({type(err).__name__}: {reason:.200}); the "
+                "file is damaged or truncated: save the pipeline again",
+            ) from None
+        try:
+            obj._set_state(payload["state"])
+        except (KeyError, TypeError, ValueError, IndexError) as err:
+            raise _bad_file(
+                path, f"its learned state is incomplete ({type(err).__name__}: {err})"
+            ) from None
         return obj
 
     def export(self, path: str | os.PathLike, *, overwrite: bool = False) -> str:
@@ -247,11 +277,92 @@ def _jsonable_params(params: dict) -> dict:
     return out
 
 
+def _bad_file(path: str, what: str) -> ValueError:
+    return ValueError(f"Cannot load {path!r}: {what}.")
+
+
+def _read_payload(path: str, cls: type) -> dict:
+    """The checked `rnnkit.json` of a file `save` wrote; one clear error for anything else."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"`path` {path!r} does not exist.")
+    if os.path.isdir(path):
+        raise _bad_file(
+            path,
+            f"it is a folder, not a `.keras` file written by `{cls.__name__}.save` (an "
+            "exported SavedModel folder loads with `tf.saved_model.load`)",
+        )
+    plain = "a plain Keras model file loads with `keras.saving.load_model`"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if _STATE_ENTRY not in archive.namelist():
+                raise _bad_file(
+                    path,
+                    f"it is not a file written by `{cls.__name__}.save` (it has no {_STATE_ENTRY}); "
+                    + plain,
+                )
+            raw = archive.read(_STATE_ENTRY)
+    except zipfile.BadZipFile as err:
+        raise _bad_file(
+            path,
+            f"it is not a `.keras` archive written by `{cls.__name__}.save` ({err}); it is "
+            "truncated, damaged or another kind of file",
+        ) from None
+    except (OSError, EOFError, zlib.error, RuntimeError, NotImplementedError) as err:
+        raise _bad_file(
+            path, f"its {_STATE_ENTRY} cannot be read ({err}); the file is damaged"
+        ) from None
+    try:
+        payload = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise _bad_file(path, f"its {_STATE_ENTRY} is not valid JSON ({err})") from None
+    if not isinstance(payload, dict):
+        raise _bad_file(path, f"its {_STATE_ENTRY} is not a JSON object")
+    for key, kind in _PAYLOAD_KEYS.items():
+        if key not in payload:
+            raise _bad_file(path, f"its {_STATE_ENTRY} lacks {key!r}; the file is incomplete")
+        if not isinstance(payload[key], kind) or isinstance(payload[key], bool):
+            raise _bad_file(
+                path,
+                f"{_STATE_ENTRY}[{key!r}] must be a {kind.__name__}, found "
+                f"{type(payload[key]).__name__}",
+            )
+    if payload["format"] > _FORMAT_VERSION:
+        raise _bad_file(
+            path,
+            f"it was written in format {payload['format']} by a newer rnnkit (this one reads "
+            f"up to {_FORMAT_VERSION}); upgrade rnnkit",
+        )
+    return payload
+
+
+def _resolve_class(path: str, saved_class: str, cls: type) -> type:
+    """The class a file names, checked against the allow-list BEFORE anything is imported."""
+    target = _DEFINED.get(saved_class)
+    if target is None:
+        if saved_class not in PIPELINE_CLASSES:
+            raise _bad_file(
+                path,
+                f"it names the class {saved_class!r}, which is not an rnnkit pipeline "
+                f"({sorted(PIPELINE_CLASSES)}); rnnkit imports nothing else from a file. "
+                "For your own `Task` subclass, import it before calling `load`",
+            )
+        module_name, _, qualname = saved_class.rpartition(".")
+        target = getattr(importlib.import_module(module_name), qualname)
+    if not issubclass(target, cls):
+        raise ValueError(
+            f"{path!r} holds a `{saved_class}`, not a `{cls.__name__}`; load it with "
+            f"`{target.__qualname__}.load`."
+        )
+    return target
+
+
 def _restored_params(params: dict) -> dict:
     """Undoes `_jsonable_params` for the settings that held Keras objects."""
     out = dict(params)
     for key in _KERAS_OBJECT_PARAMS:
         value = out.get(key)
         if isinstance(value, dict) and _KERAS_OBJECT_KEY in value:
-            out[key] = keras.saving.deserialize_keras_object(value[_KERAS_OBJECT_KEY])
+            out[key] = keras.saving.deserialize_keras_object(
+                value[_KERAS_OBJECT_KEY], safe_mode=True
+            )
     return out

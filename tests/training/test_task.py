@@ -78,7 +78,7 @@ def test_save_is_atomic_and_keeps_old_file_on_failure(tmp_path, monkeypatch):
 
     monkeypatch.setattr(task.model_, "save", boom)
     with pytest.raises(RuntimeError, match="disk full"):
-        task.save(path)
+        task.save(path, overwrite=True)
     assert path.read_bytes() == before
     assert sorted(os.listdir(tmp_path)) == ["t.keras"]
 
@@ -92,7 +92,7 @@ def test_errors_name_the_problem(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         _Doubler.load(tmp_path / "missing.keras")
     task.model_.save(tmp_path / "plain.keras")
-    with pytest.raises(ValueError, match="not a file written by"):
+    with pytest.raises(ValueError, match="not a file written by `_Doubler.save`"):
         _Doubler.load(tmp_path / "plain.keras")
     bad = tmp_path / "other.keras"
     task.save(bad)
@@ -174,6 +174,16 @@ def test_shared_validators_name_the_argument(tmp_path):
     for bad in (0, -1.0, True, "0.1", float("inf"), float("nan")):
         with pytest.raises(ValueError, match="`learning_rate` must be a finite number > 0"):
             checks.check_number(bad, "learning_rate")
+    assert checks.check_learning_rate(1) == 1.0
+    for bad in (0, -1e-3, 1e3, True, "0.1", float("inf"), float("nan"), None):
+        with pytest.raises(
+            ValueError, match=r"`learning_rate` must be a finite number in \(0, 1\]"
+        ):
+            checks.check_learning_rate(bad)
+    assert checks.check_seed(np.int64(2**32 - 1)) == 2**32 - 1
+    for bad in (-1, 2**32, 1.5, "0", True, [0]):
+        with pytest.raises(ValueError, match=r"`seed` must be None or an integer in \[0, 2\*\*32"):
+            checks.check_seed(bad)
     with pytest.raises(TypeError, match="`callbacks`"):
         checks.check_callbacks([object()])
     checks.check_embeddings_path(None)
@@ -181,6 +191,18 @@ def test_shared_validators_name_the_argument(tmp_path):
         checks.check_embeddings_path(tmp_path / "missing.txt")
     with pytest.raises(ValueError, match="`vocabulary_size` must be >= 5"):
         checks.check_vocabulary_size(4, "vocabulary_size")
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [({"seed": -1}, "`seed` must be None or an integer"), ({"lr": 1e3}, "`learning_rate`")],
+)
+def test_fit_refuses_bad_seeds_and_rates_in_our_words(settings, message, monkeypatch):
+    task = _Doubler(seed=settings.get("seed", 0))
+    real = task._optimizer
+    monkeypatch.setattr(task, "_optimizer", lambda lr, clipnorm: real(settings.get("lr", lr), 1))
+    with pytest.raises(ValueError, match=message):
+        task.fit([0.0], [0.0])
 
 
 def test_graph_function_is_built_once_per_model_and_key():
