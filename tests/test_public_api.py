@@ -34,7 +34,7 @@ PUBLIC = {
         "recurrent_layer",
         "state_count",
     ],
-    "rnnkit.models": ["EncoderDecoder", "TextEncoder"],
+    "rnnkit.models": ["EncoderDecoder", "ImageEncoder", "TextEncoder"],
     # filled in by the data, export and pipeline work
     "rnnkit.data": [
         "END_ID",
@@ -57,6 +57,7 @@ PUBLIC = {
     ],
     "rnnkit.datasets": [
         "captioned_shapes",
+        "digit_strings",
         "glove_6b_50d",
         "rotten_tomatoes",
         "tatoeba",

@@ -262,6 +262,18 @@ def _element_lengths(parts: list[Any]) -> np.ndarray:
     return np.max(np.stack(lengths), axis=0).astype(np.int64)
 
 
+def _given_lengths(lengths: Any, count: int) -> np.ndarray:
+    values = np.asarray(lengths)
+    if values.shape != (count,) or not (
+        np.issubdtype(values.dtype, np.integer) and (values >= 0).all()
+    ):
+        raise ValueError(
+            f"`lengths` must hold one non-negative int per element ({count:,}); received "
+            f"shape {values.shape} of dtype {values.dtype}."
+        )
+    return values.astype(np.int64)
+
+
 def batch_tensors(
     tensors: Any,
     batch_size: int = 32,
@@ -273,6 +285,7 @@ def batch_tensors(
     drop_remainder: bool = False,
     bucket_boundaries: list[int] | None = None,
     length_sample: int = _LENGTH_SAMPLE,
+    lengths: Any = None,
 ) -> tf.data.Dataset:
     """`batch_dataset` for data already in memory: the same batches, built a batch at a time.
 
@@ -301,6 +314,10 @@ def batch_tensors(
         bucket_boundaries: explicit bucket upper bounds (exclusive), instead of sampled ones.
         length_sample: bucket boundaries are length quantiles of the first this many elements
             (as `batch_dataset`).
+        lengths: one int per element, the length that buckets and token budgets use
+            (e.g. caption lengths, when an image `[N, H, W, 3]` would otherwise count as
+            `H` rows); by default the longest first dimension among the element's
+            sequence components (as `batch_dataset`).
 
     Returns:
         A prefetched `tf.data.Dataset` of padded batches with the structure of `tensors`.
@@ -324,7 +341,7 @@ def batch_tensors(
     if count == 0:
         raise ValueError("`tensors` are empty: there is nothing to batch.")
     _check_batch_sizes(batch_size, token_budget)
-    lengths = _element_lengths(parts)
+    lengths = _element_lengths(parts) if lengths is None else _given_lengths(lengths, count)
 
     if bucket or token_budget is not None:
         if bucket_boundaries is not None:

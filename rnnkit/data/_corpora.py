@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from rnnkit.checks import check_fraction, is_int
+from rnnkit.checks import check_choice, check_fraction, is_int
 from rnnkit.data._io import iter_lines
 from rnnkit.data._readers import CONLLU_FIELDS, _iter_conll, _iter_conllu, _resolve_column
 
@@ -451,4 +451,97 @@ def captioned_shapes(
             f"a {size_names[0]} {colours[first_colour]} {shapes[0]} {relation} "
             f"a {size_names[1]} {colours[second_colour]} {shapes[1]}"
         )
+    return images, captions
+
+
+# --------------------------------------------------------------------------- digit strings
+
+_DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_DIGIT_SPLITS = ("train", "test")
+# Every fifth scan of scikit-learn's bundled set is kept for split="test" (359 of 1,797): the
+# scans are ordered by writer batch, so both pools hold every digit and several writers.
+_TEST_POOL_EVERY = 5
+_DIGIT_HEIGHT, _DIGIT_CANVAS_WIDTH = 16, 80
+
+
+@functools.cache
+def _digit_scans() -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    # 8x8 scans with values 0..16, doubled to 16x16 (nearest) and spread over 0..255.
+    scans = np.kron(bunch.images, np.ones((2, 2))) * (255.0 / 16.0)
+    return np.clip(np.round(scans), 0, 255).astype(np.uint8), bunch.target.astype(np.int64)
+
+
+def _digit_pool(split: str) -> np.ndarray:
+    """Indices into scikit-learn's `load_digits()` of the scans that `digit_strings(split=...)` uses."""
+    check_choice(split, "split", _DIGIT_SPLITS)
+    indices = np.arange(len(_digit_scans()[1]))
+    in_test = indices % _TEST_POOL_EVERY == 0
+    return indices[in_test if split == "test" else ~in_test]
+
+
+def digit_strings(
+    n: int = 2000,
+    *,
+    split: str = "train",
+    length: tuple[int, int] = (3, 5),
+    seed: int = 0,
+) -> tuple[np.ndarray, list[str]]:
+    """Images of real handwritten digits side by side, captioned with their names.
+
+    Each image is a `16 x 80` black canvas with `length` scans from scikit-learn's bundled
+    `load_digits` (1,797 real 8x8 scans, shown at 16x16) placed left to right from a random
+    offset; the caption spells them out, e.g. `"seven two nine"`. The scans are split once,
+    by a fixed rule (every fifth one), into disjoint pools: `split="test"` draws only scans
+    that `split="train"` never uses, so a test string is both new and written by unseen
+    strokes. Deterministic: the same `split`, `length` and `seed` give the same pixels.
+
+    Args:
+        n: number of images.
+        split: `"train"` or `"test"`: the pool of scans drawn from.
+        length: `(shortest, longest)` number of digits per image, each from 1 to 5.
+        seed: seed of `numpy.random.default_rng`.
+
+    Returns:
+        `(images, captions)`: `uint8` array `[n, 16, 80, 3]` and `n` captions.
+
+    Example:
+    >>> images, captions = digit_strings(2, length=(3, 3), seed=0)
+    >>> images.shape, images.dtype, len(captions[0].split())
+    ((2, 16, 80, 3), dtype('uint8'), 3)
+    """
+    if not is_int(n, minimum=0):
+        raise ValueError(f"`n` must be a non-negative int; received {n!r}.")
+    check_choice(split, "split", _DIGIT_SPLITS)
+    most = _DIGIT_CANVAS_WIDTH // _DIGIT_HEIGHT
+    if (
+        not isinstance(length, tuple | list)
+        or len(length) != 2
+        or not all(is_int(v, minimum=1) for v in length)
+        or not length[0] <= length[1] <= most
+    ):
+        raise ValueError(
+            f"`length` must be a pair `(shortest, longest)` of ints with "
+            f"1 <= shortest <= longest <= {most}; received {length!r}."
+        )
+    scans, labels = _digit_scans()
+    pool = _digit_pool(split)
+    rng = np.random.default_rng(seed)
+    images = np.zeros((n, _DIGIT_HEIGHT, _DIGIT_CANVAS_WIDTH, 3), np.uint8)
+    captions = []
+    for index in range(n):
+        count = int(rng.integers(length[0], length[1] + 1))
+        picked = pool[rng.integers(len(pool), size=count)]
+        # Free columns go before, between and after the digits, split at random.
+        free = _DIGIT_CANVAS_WIDTH - _DIGIT_HEIGHT * count
+        cuts = np.sort(rng.integers(0, free + 1, size=count))
+        gaps = np.diff(np.concatenate([[0], cuts]))
+        x = 0
+        for gap, scan in zip(gaps, picked, strict=True):
+            x += int(gap)
+            images[index, :, x : x + _DIGIT_HEIGHT] = scans[scan][..., None]
+            x += _DIGIT_HEIGHT
+        captions.append(" ".join(_DIGIT_WORDS[labels[s]] for s in picked))
     return images, captions

@@ -78,7 +78,8 @@ def tile_beams(nested: Any, beam_width: int) -> Any:
     `state` and for the rows `step_fn` receives.
 
     Args:
-        nested: a tensor or nested structure of tensors with a leading batch axis.
+        nested: a tensor or nested structure of tensors with a leading batch axis; `None`
+            entries (e.g. no attention mask) stay `None`.
         beam_width: copies per row.
 
     Returns:
@@ -87,8 +88,12 @@ def tile_beams(nested: Any, beam_width: int) -> Any:
     Example:
     >>> tile_beams(tf.constant([1, 2]), 2).numpy().tolist()
     [1, 1, 2, 2]
+    >>> tile_beams((tf.constant([3]), None), 2)[1] is None
+    True
     """
-    return tf.nest.map_structure(lambda x: tf.repeat(x, beam_width, axis=0), nested)
+    return tf.nest.map_structure(
+        lambda x: None if x is None else tf.repeat(x, beam_width, axis=0), nested
+    )
 
 
 def _check_args(max_length: Any, beam_width: int = 1, length_penalty: Any = 0.0) -> None:

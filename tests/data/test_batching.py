@@ -227,3 +227,25 @@ def test_batch_tensors_knows_its_number_of_batches():
     for options in ({"token_budget": 20}, {"token_budget": 20, "drop_remainder": True}):
         ds = batch_tensors((ids, labels), **options)
         assert int(ds.cardinality()) == sum(1 for _ in ds)
+
+
+@pytest.mark.parametrize("options", [{"batch_size": 2}, {"token_budget": 20}])
+def test_batch_tensors_buckets_images_by_the_given_lengths(options):
+    # Images `[N, 6, 5, 3]` would count as 6 rows each: `lengths` buckets them by caption.
+    ids, _, rows = ragged_rows(LENGTHS * 3)
+    images = np.arange(len(rows))[:, None, None, None] * np.ones((1, 6, 5, 3), np.int32)
+    lengths = [len(r) for r in rows]
+    dataset = tf.data.Dataset.from_tensor_slices((images, ids))
+    expected = batch_dataset(
+        dataset, seed=2, length_fn=lambda image, caption: tf.shape(caption)[0], **options
+    )
+    got = batch_tensors((images, ids), seed=2, lengths=lengths, **options)
+    pairs = [(a.tolist(), b.tolist()) for a, b in expected.as_numpy_iterator()]
+    assert [(a.tolist(), b.tolist()) for a, b in got.as_numpy_iterator()] == pairs
+    for image, caption in got.as_numpy_iterator():
+        # Each image travels with its own caption; a budget counts caption tokens, not rows.
+        assert [rows[i] for i in image[:, 0, 0, 0]] == [r[r != 0].tolist() for r in caption]
+        if "token_budget" in options:
+            assert caption.size <= 20 or len(caption) == 1
+    with pytest.raises(ValueError, match="`lengths` must hold one non-negative int"):
+        batch_tensors((images, ids), lengths=lengths[:-1])

@@ -115,6 +115,66 @@ def test_captioned_shapes_are_deterministic_and_truthful():
     assert set(relations) == {"above", "below", "left of", "right of"}
 
 
+# ---------------------------------------------------------------- digit strings (fast)
+
+
+def _scan_ids(images):
+    """The `load_digits` scan behind every 16x16 digit of every image, found by its pixels."""
+    scans, labels = _corpora._digit_scans()
+    lookup = {scan.tobytes(): i for i, scan in enumerate(scans)}
+    found = []
+    for image in images[..., 0]:
+        # Left to right: a window equal to a scan is a digit (gaps are blank columns).
+        ids, x = [], 0
+        while x <= image.shape[1] - 16:
+            hit = lookup.get(np.ascontiguousarray(image[:, x : x + 16]).tobytes())
+            if hit is None:
+                x += 1
+            else:
+                ids.append(hit)
+                x += 16
+        found.append(ids)
+    return found, labels
+
+
+def test_digit_strings_are_deterministic_and_spell_their_digits():
+    images, captions = datasets.digit_strings(40, seed=2)
+    again, captions_again = datasets.digit_strings(40, seed=2)
+    np.testing.assert_array_equal(images, again)
+    assert captions == captions_again
+    assert images.shape == (40, 16, 80, 3) and images.dtype == np.uint8
+    other, _ = datasets.digit_strings(40, seed=3)
+    assert not np.array_equal(images, other)
+    assert {len(c.split()) for c in captions} == {3, 4, 5}
+    words = _corpora._DIGIT_WORDS
+    found, labels = _scan_ids(images)
+    for ids, caption in zip(found, captions, strict=True):
+        assert " ".join(words[labels[i]] for i in ids) == caption
+    short, short_captions = datasets.digit_strings(5, length=(1, 1), seed=0)
+    assert all(len(c.split()) == 1 for c in short_captions)
+
+
+def test_digit_strings_test_split_uses_only_scans_train_never_uses():
+    train_pool = set(_corpora._digit_pool("train").tolist())
+    test_pool = set(_corpora._digit_pool("test").tolist())
+    assert not train_pool & test_pool and len(train_pool | test_pool) == 1797
+    labels = _corpora._digit_scans()[1]
+    assert set(labels[sorted(test_pool)]) == set(range(10))
+    train, _ = _scan_ids(datasets.digit_strings(60, split="train", seed=1)[0])
+    test, _ = _scan_ids(datasets.digit_strings(60, split="test", seed=1)[0])
+    assert {i for ids in train for i in ids} <= train_pool
+    assert {i for ids in test for i in ids} <= test_pool
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"split": "validation"}, "`split`"), ({"length": (4, 6)}, "`length`"), ({"n": -1}, "`n`")],
+)
+def test_digit_strings_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        datasets.digit_strings(**kwargs)
+
+
 # ---------------------------------------------------------------- real corpora (data)
 
 

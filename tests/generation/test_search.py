@@ -280,6 +280,11 @@ def test_tile_beams_keeps_copies_of_a_row_together():
     assert tiled["b"][0].numpy().tolist() == [5, 5, 5, 6, 6, 6]
 
 
+def test_tile_beams_keeps_a_missing_mask_missing():
+    memory, mask = tile_beams((tf.constant([[1.0], [2.0]]), None), 2)
+    assert mask is None and memory.numpy().ravel().tolist() == [1.0, 1.0, 2.0, 2.0]
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [
