@@ -7,6 +7,7 @@ import gzip
 import lzma
 import os
 import warnings
+import zlib
 from collections.abc import Iterator
 from typing import IO
 
@@ -32,12 +33,12 @@ def open_binary(path: PathLike) -> IO[bytes]:
 def iter_lines(path: PathLike, encoding: str = "utf-8", keepends: bool = False) -> Iterator[str]:
     """Yields the decoded lines of a file, one at a time (the file is streamed, never loaded whole).
 
-    A byte sequence that does not decode raises a `ValueError` naming `path:line`; a UTF-8 byte order
-    mark on the first line is removed. Line numbers are 1-based and equal the position in the file.
+    A byte sequence that does not decode raises a `ValueError` naming `path:line`, and so does a
+    compressed file that ends early; a UTF-8 byte order mark on the first line is removed. Line numbers are 1-based and equal the position in the file.
     """
     name = os.fspath(path)
     with open_binary(name) as handle:
-        for number, raw in enumerate(handle, 1):
+        for number, raw in enumerate(_raw_lines(handle, name), 1):
             try:
                 line = raw.decode(encoding)
             except UnicodeDecodeError as error:
@@ -56,6 +57,23 @@ def iter_lines(path: PathLike, encoding: str = "utf-8", keepends: bool = False) 
             if not keepends:
                 line = line.rstrip("\r\n")
             yield line
+
+
+def _raw_lines(handle: IO[bytes], name: str) -> Iterator[bytes]:
+    """The file's byte lines; a compressed file that ends early or is damaged is named."""
+    number = 0
+    while True:
+        try:
+            raw = handle.readline()
+        except (EOFError, OSError, lzma.LZMAError, zlib.error) as error:
+            raise ValueError(
+                f"{name}: the compressed file is truncated or damaged after line {number:,} "
+                f"({error}). Download or compress it again."
+            ) from None
+        if not raw:
+            return
+        number += 1
+        yield raw
 
 
 def warn_dropped(count: int, what: str, where: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -87,6 +88,15 @@ def _field(row: Sequence[str], index: int, where: str, argument: str) -> str:
         ) from None
 
 
+def _filled(value: str, where: str, argument: str) -> str:
+    """A field that holds something: an empty label, text or target is a broken record."""
+    if not value.strip():
+        raise ValueError(
+            f"{where}: the field for `{argument}` is empty. Fill it in or delete the line."
+        )
+    return value
+
+
 # --------------------------------------------------------------------------- text classification
 
 
@@ -156,9 +166,10 @@ def _read_delimited_texts(
                 f"{row!r}. Quote fields that contain {delimiter!r}."
             )
         where = f"{path}:{line}"
-        texts.append(_field(row, text_index, where, "text_column"))
+        texts.append(_filled(_field(row, text_index, where, "text_column"), where, "text_column"))
         if label_index is not None:
-            labels.append(_field(row, label_index, where, "label_column"))
+            label = _field(row, label_index, where, "label_column")
+            labels.append(_filled(label, where, "label_column"))
     warn_dropped(blank, "blank lines", path)
     if not texts:
         raise ValueError(f"{path} has no records (only a header or blank lines).")
@@ -198,6 +209,8 @@ def _read_jsonl_texts(
                 raise ValueError(f"{where}: field {column!r} must be a string, found {value!r}.")
             if value is None:
                 raise ValueError(f"{where}: field {column!r} is null.")
+            if isinstance(value, str):
+                _filled(value, where, argument)
             sink.append(value if isinstance(value, str) else json.dumps(value))
     warn_dropped(blank, "blank lines", path)
     if not texts:
@@ -326,7 +339,7 @@ def _all_lines(path: str, encoding: str) -> list[str]:
 
 
 def read_pairs(
-    source: PathLike,
+    source: PathLike | tuple[PathLike, PathLike],
     target: PathLike | None = None,
     *,
     source_column: Column = 0,
@@ -339,11 +352,13 @@ def read_pairs(
 
     With one file, each line holds the pair in the columns chosen by `source_column` and
     `target_column`; extra columns (e.g. Tatoeba's attribution) are ignored. Blank lines are
-    skipped and counted in a warning. With two files (`target` given), line `i` of `source`
-    translates line `i` of `target`; files with different line counts are an error.
+    skipped and counted in a warning; a pair with an empty side is an error. With two files
+    (`read_pairs((source_file, target_file))`, or `target` given), line `i` of the source file
+    translates line `i` of the target file; different line counts or an empty line are errors.
 
     Args:
-        source: TSV file of pairs, or the source-language file of an aligned pair.
+        source: TSV file of pairs, a `(source_file, target_file)` pair of aligned files, or
+            the source-language file of an aligned pair.
         target: the target-language file, aligned line by line with `source`.
         source_column: column name (with `header=True`) or 0-based index of the source text.
         target_column: column of the target text.
@@ -361,6 +376,14 @@ def read_pairs(
     >>> read_pairs(path, source_column=1, target_column=0)
     (['Ve.', 'Hola.'], ['Go.', 'Hi.'])
     """
+    if isinstance(source, tuple | list):
+        if target is not None or len(source) != 2:
+            raise TypeError(
+                "`source` as a sequence must be `(source_file, target_file)` (two aligned "
+                f"files) with no `target`; received {len(source)} items"
+                + (" and a `target`." if target is not None else ".")
+            )
+        source, target = source
     if target is not None:
         src_path, tgt_path = os.fspath(source), os.fspath(target)
         sources = _all_lines(src_path, encoding)
@@ -373,6 +396,13 @@ def read_pairs(
             )
         if not sources:
             raise ValueError(f"{src_path} and {tgt_path} are empty.")
+        for lines, name in ((sources, src_path), (targets, tgt_path)):
+            for number, line in enumerate(lines, 1):
+                if not line.strip():
+                    raise ValueError(
+                        f"{name}:{number}: the line is empty, so line {number} of the other "
+                        "file has no translation. Fill it in or delete the line in both files."
+                    )
         return sources, targets
     path = os.fspath(source)
     lines = iter_lines(path, encoding=encoding)
@@ -393,8 +423,12 @@ def read_pairs(
             continue
         row = line.split(delimiter)
         where = f"{path}:{number}"
-        sources.append(_field(row, src_index, where, "source_column"))
-        targets.append(_field(row, tgt_index, where, "target_column"))
+        sources.append(
+            _filled(_field(row, src_index, where, "source_column"), where, "source_column")
+        )
+        targets.append(
+            _filled(_field(row, tgt_index, where, "target_column"), where, "target_column")
+        )
     warn_dropped(blank, "blank lines", path)
     if not sources:
         raise ValueError(f"{path} is empty: it has no {delimiter!r}-separated pairs.")
@@ -408,11 +442,32 @@ def _conll_columns(line: str) -> list[str]:
     return line.split("\t") if "\t" in line else line.split()
 
 
+# CoNLL-U comment lines ("# sent_id = 1", "# text = ...") and word lines ("3-4\tal\t_...").
+_CONLLU_COMMENT = re.compile(r"^#\s*(sent_id|text|newdoc|newpar|global\.columns)\b")
+_CONLLU_ID = re.compile(r"^\d+([-.]\d+)?$")
+
+
+def _looks_like_conllu(line: str) -> bool:
+    if _CONLLU_COMMENT.match(line):
+        return True
+    columns = line.rstrip("\r\n").split("\t")
+    return len(columns) == 10 and _CONLLU_ID.match(columns[0]) is not None
+
+
+def _sniff_conllu(path: str, encoding: str) -> int | None:
+    """The line number of the first non-blank line when it is CoNLL-U, else None."""
+    for number, line in enumerate(iter_lines(path, encoding=encoding), 1):
+        if line.strip():
+            return number if _looks_like_conllu(line) else None
+    return None
+
+
 def _iter_conll(
     path: str, token_column: int, tag_column: int, encoding: str
 ) -> Iterator[tuple[list[str], list[str]]]:
     tokens: list[str] = []
     tags: list[str] = []
+    width: tuple[int, int] | None = None  # (columns, line) of the first token line
     for number, line in enumerate(iter_lines(path, encoding=encoding), 1):
         if not line.strip():
             if tokens:
@@ -423,8 +478,27 @@ def _iter_conll(
         if columns[0] == "-DOCSTART-":
             continue
         where = f"{path}:{number}"
-        tokens.append(_field(columns, token_column, where, "token_column"))
-        tags.append(_field(columns, tag_column, where, "tag_column"))
+        if _CONLLU_COMMENT.match(line):
+            raise ValueError(
+                f"{where}: {line[:60]!r} is a CoNLL-U comment; this file is CoNLL-U: pass "
+                "`format='conllu'`."
+            )
+        if width is None:
+            if len(columns) < 2:
+                raise ValueError(
+                    f"{where}: a CoNLL line needs a token and a tag (2 or more columns), found "
+                    f"{len(columns)}: {line[:80]!r}. Separate the columns by tabs or spaces."
+                )
+            width = (len(columns), number)
+        elif len(columns) != width[0]:
+            raise ValueError(
+                f"{where}: expected {width[0]} columns (as on line {width[1]}), found "
+                f"{len(columns)}: {line[:80]!r}. Every token line needs the same columns."
+            )
+        tokens.append(
+            _filled(_field(columns, token_column, where, "token_column"), where, "token_column")
+        )
+        tags.append(_filled(_field(columns, tag_column, where, "tag_column"), where, "tag_column"))
     if tokens:
         yield tokens, tags
 
@@ -483,7 +557,7 @@ def _iter_word_tag(
 def read_tagged(
     path: PathLike,
     *,
-    format: str = "conll",
+    format: str | None = None,
     tag_column: Column = -1,
     token_column: Column = 0,
     separator: str = "/",
@@ -491,10 +565,12 @@ def read_tagged(
 ) -> tuple[list[list[str]], list[list[str]]]:
     """Reads tagged sentences (NER, POS) from CoNLL, CoNLL-U or `word/TAG` files.
 
-    Formats:
+    Formats (`format=None`: `"conllu"` for a `.conllu` file or one whose first line is
+    CoNLL-U, else `"conll"`):
     - `"conll"`: one token per line, whitespace- or tab-separated columns (CoNLL-2003, WNUT),
       blank lines between sentences, `-DOCSTART-` lines skipped. `token_column` and `tag_column`
-      are 0-based indices (default: first and last column).
+      are 0-based indices (default: first and last column). Every token line must have the
+      same number of columns (at least 2); a CoNLL-U file is refused.
     - `"conllu"`: Universal Dependencies CoNLL-U. Comment lines, multi-word token ranges
       (`3-4`) and empty nodes (`5.1`) are skipped, so tokens are the syntactic words. Columns
       are named by CoNLL-U field (`"upos"`, `"xpos"`, `"form"`, `"lemma"`, ...) or index; with
@@ -503,7 +579,7 @@ def read_tagged(
 
     Args:
         path: the file (optionally `.gz`/`.bz2`/`.xz`).
-        format: `"conll"`, `"conllu"` or `"word_tag"`.
+        format: `"conll"`, `"conllu"`, `"word_tag"`, or None to infer it (see above).
         tag_column: which column holds the tag.
         token_column: which column holds the token.
         separator: for `"word_tag"`, the character between word and tag.
@@ -520,7 +596,19 @@ def read_tagged(
     ([['The', 'cat']], [['DET', 'NOUN']])
     """
     name = os.fspath(path)
-    check_choice(format, "format", _TAGGED_FORMATS)
+    if format is None:
+        conllu = _strip_compression(name).lower().endswith(".conllu")
+        format = "conllu" if conllu or _sniff_conllu(name, encoding) else "conll"
+    else:
+        check_choice(format, "format", _TAGGED_FORMATS)
+        if format == "conll":
+            line = _sniff_conllu(name, encoding)
+            if line is not None:
+                raise ValueError(
+                    f"{name}:{line}: this is a CoNLL-U file (comment lines or 10 tab-separated "
+                    "fields with word ids), not CoNLL: pass `format='conllu'` (or "
+                    "`format=None` to infer it)."
+                )
     if format == "conll":
         for value, argument in ((tag_column, "tag_column"), (token_column, "token_column")):
             if not is_int(value):

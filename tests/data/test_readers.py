@@ -183,8 +183,12 @@ def test_read_tagged_conll(tmp_path):
     wnut = write(tmp_path, "ner.txt", "@x\tO\nParis\tB-geo-loc\n\t\nhi\tO\n")
     assert read_tagged(wnut) == ([["@x", "Paris"], ["hi"]], [["O", "B-geo-loc"], ["O"]])
     bad = write(tmp_path, "bad.txt", "EU NNP B-ORG\nrejects\n")
-    with pytest.raises(ValueError, match=r"bad\.txt:2: expected at least 3 columns"):
+    with pytest.raises(
+        ValueError, match=r"bad\.txt:2: expected 3 columns \(as on line 1\), found 1"
+    ):
         read_tagged(bad, tag_column=2)
+    with pytest.raises(ValueError, match=r"bad\.txt:1: expected at least 4 columns"):
+        read_tagged(bad, tag_column=3)
     with pytest.raises(TypeError, match="`tag_column`"):
         read_tagged(path, tag_column="ner")
 
@@ -217,6 +221,90 @@ def test_read_tagged_word_tag_and_errors(tmp_path):
         read_tagged(write(tmp_path, "empty.txt", "\n\n"))
     with pytest.raises(ValueError, match="`format`"):
         read_tagged(path, format="iob")
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            "EU\nrejects\n",
+            r"c\.txt:1: a CoNLL line needs a token and a tag \(2 or more columns\), found 1",
+        ),
+        ("EU NNP B-ORG\nrejects O\n", r"c\.txt:2: expected 3 columns \(as on line 1\), found 2"),
+        ("EU B-ORG\n\nrejects VBZ O\n", r"c\.txt:3: expected 2 columns \(as on line 1\), found 3"),
+        ("EU\tB-ORG\nrejects\t\n", r"c\.txt:2: the field for `tag_column` is empty"),
+        ("EU\tB-ORG\n# text = a\n", r"c\.txt:2: .* is a CoNLL-U comment.*format='conllu'"),
+    ],
+)
+def test_read_tagged_conll_checks_every_line(tmp_path, text, message):
+    with pytest.raises(ValueError, match=message):
+        read_tagged(write(tmp_path, "c.txt", text))
+
+
+def test_conllu_is_recognised_by_extension_or_content_or_refused(tmp_path):
+    expected = [["Vamos", "nos", "a", "el", "mar", "."]]
+    assert read_tagged(write(tmp_path, "es.conllu", CONLLU))[0] == expected
+    assert read_tagged(write(tmp_path, "es.conllu.gz", CONLLU))[0] == expected
+    no_comments = CONLLU.split("\n", 2)[2]
+    assert read_tagged(write(tmp_path, "es.txt", no_comments))[0] == expected
+    assert read_tagged(write(tmp_path, "es2.txt", CONLLU))[1][0][0] == "VERB"
+    with pytest.raises(ValueError, match=r"es\.txt:1: this is a CoNLL-U file.*format='conllu'"):
+        read_tagged(write(tmp_path, "es.txt", no_comments), format="conll")
+    # A tweet's `#` tokens and hashtags are not CoNLL-U comments.
+    wnut = write(tmp_path, "w.txt", "#\tO\n#paris\tB-loc\n")
+    assert read_tagged(wnut) == ([["#", "#paris"]], [["O", "B-loc"]])
+
+
+@pytest.mark.parametrize(
+    "name, text, message",
+    [
+        (
+            "r.csv",
+            "text,label\nfine,pos\ngood,\n",
+            r"r\.csv:3: the field for `label_column` is empty",
+        ),
+        ("r.csv", "text,label\n ,pos\n", r"r\.csv:2: the field for `text_column` is empty"),
+        ("r.jsonl", '{"text": "a", "label": ""}\n', r"r\.jsonl:1: the field for `label_column`"),
+        ("p.tsv", "Go.\tVe.\nHi.\t\n", r"p\.tsv:2: the field for `target_column` is empty"),
+        ("p.tsv", "\tVe.\n", r"p\.tsv:1: the field for `source_column` is empty"),
+    ],
+)
+def test_empty_fields_are_refused_with_file_and_line(tmp_path, name, text, message):
+    path = write(tmp_path, name, text)
+    reader = read_pairs if name.endswith(".tsv") else read_texts
+    with pytest.raises(ValueError, match=message):
+        reader(path)
+
+
+@pytest.mark.parametrize("suffix", [".gz", ".bz2", ".xz"])
+def test_a_compressed_file_that_ends_early_is_named(tmp_path, suffix):
+    import lzma
+
+    rows = "text,label\n" + "".join(f"review number {i},pos\n" for i in range(2000))
+    compress = {".gz": gzip.compress, ".bz2": bz2.compress, ".xz": lzma.compress}[suffix]
+    data = compress(rows.encode())
+    path = tmp_path / f"r.csv{suffix}"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=rf"r\.csv\{suffix}: the compressed file is truncated"):
+        read_texts(str(path))
+    path.write_bytes(data)
+    assert len(read_texts(str(path))[0]) == 2000
+
+
+def test_read_pairs_takes_two_parallel_files_as_one_pair(tmp_path):
+    src = write(tmp_path, "train.es", "Hola.\n¿Qué?\n")
+    tgt = write(tmp_path, "train.en", "Hello.\nWhat?\n")
+    assert read_pairs((src, tgt)) == (["Hola.", "¿Qué?"], ["Hello.", "What?"])
+    longer = write(tmp_path, "long.en", "Hello.\nWhat?\nExtra.\n")
+    with pytest.raises(ValueError, match=r"'.*train\.es' has 2 lines, `target` '.*long\.en' has 3"):
+        read_pairs((src, longer))
+    gap = write(tmp_path, "gap.en", "Hello.\n\n")
+    with pytest.raises(ValueError, match=r"gap\.en:2: the line is empty"):
+        read_pairs((src, gap))
+    with pytest.raises(TypeError, match=r"`\(source_file, target_file\)`"):
+        read_pairs((src, tgt, tgt))
+    with pytest.raises(TypeError, match="and a `target`"):
+        read_pairs((src, tgt), tgt)
 
 
 # ---------------------------------------------------------------- read_captions
