@@ -5,6 +5,7 @@ from rnnkit.layers._crf import CRF
 from rnnkit.layers._decoder import AttentionDecoder
 from rnnkit.layers._gru import GRU, GRUCell
 from rnnkit.layers._lstm import LSTM, LSTMCell
+from rnnkit.layers._minimal import MinGRU, MinGRUCell, MinLSTM, MinLSTMCell
 from rnnkit.layers._registry import RECURRENT_LAYERS, recurrent_layer, state_count
 from rnnkit.layers._simple_rnn import SimpleRNN, SimpleRNNCell
 
@@ -17,6 +18,10 @@ __all__ = [
     "LSTM",
     "LSTMCell",
     "LuongAttention",
+    "MinGRU",
+    "MinGRUCell",
+    "MinLSTM",
+    "MinLSTMCell",
     "RECURRENT_LAYERS",
     "SimpleRNN",
     "SimpleRNNCell",

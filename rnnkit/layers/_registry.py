@@ -5,11 +5,18 @@ from __future__ import annotations
 from rnnkit.checks import check_choice
 from rnnkit.layers._gru import GRU
 from rnnkit.layers._lstm import LSTM
+from rnnkit.layers._minimal import MinGRU, MinLSTM
 from rnnkit.layers._simple_rnn import SimpleRNN
 
 # name -> layer class; new recurrent layers register here (one line each).
-RECURRENT_LAYERS: dict[str, type] = {"gru": GRU, "lstm": LSTM, "simple_rnn": SimpleRNN}
-# States each layer carries when it is not 1 (an LSTM's h and c).
+RECURRENT_LAYERS: dict[str, type] = {
+    "gru": GRU,
+    "lstm": LSTM,
+    "mingru": MinGRU,
+    "minlstm": MinLSTM,
+    "simple_rnn": SimpleRNN,
+}
+# States each layer carries when it is not 1 (an LSTM's h and c; a MinLSTM has only h).
 _STATE_COUNTS: dict[str, int] = {"lstm": 2}
 
 

@@ -23,12 +23,30 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-# `keras.layers.RNN` pre-creates (and afterwards clears) the per-sequence dropout masks only for
-# cells that are instances of this mixin, so our cells must be instances of it to draw exactly
-# the same masks, from the same seed, as Keras's own cells, inside Keras's RNN and inside ours.
-from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
-
 from rnnkit.checks import check_rate, check_units
+
+
+def _dropout_cell_mixin():
+    """Keras's dropout-mask mixin of its recurrent cells, found through the public `GRUCell`.
+
+    `keras.layers.RNN` pre-creates (and afterwards clears) the per-sequence dropout masks only
+    for cells that are instances of this mixin, so our cells must be instances of it to draw
+    exactly the same masks, from the same seed, as Keras's own cells, inside Keras's RNN and
+    inside ours. Keras does not export it, and importing `keras.src` ties rnnkit to Keras's
+    private layout; the mixin is the base of every public Keras cell that provides
+    `get_dropout_mask` (tests/layers/test_rnn_common.py checks that it still is).
+    """
+    for base in keras.layers.GRUCell.__mro__:
+        if "get_dropout_mask" in vars(base) and "get_recurrent_dropout_mask" in vars(base):
+            return base
+    raise ImportError(
+        f"keras {keras.__version__}: `keras.layers.GRUCell` no longer has a dropout-mask base "
+        "class with `get_dropout_mask`; rnnkit's recurrent cells need a Keras 3 version where "
+        "it does (tested with 3.15)."
+    )
+
+
+DropoutRNNCell = _dropout_cell_mixin()
 
 
 class _FusedCell(keras.layers.Layer, DropoutRNNCell):
@@ -244,10 +262,11 @@ class _FusedRNN(keras.layers.RNN):
     def __init__(self, cell, **kwargs):
         # Accepted so that code written for Keras's layers runs unchanged: every Keras
         # "implementation" computes the same numbers as our single one, and cuDNN is never used.
+        # Keras 3 accepts the legacy `implementation=0` too (its own test suite passes it).
         implementation = kwargs.pop("implementation", 2)
-        if implementation not in (1, 2):
+        if implementation not in (0, 1, 2):
             raise ValueError(
-                f"`implementation` must be 1 or 2 (both compute the same numbers here). "
+                f"`implementation` must be 0, 1 or 2 (all compute the same numbers here). "
                 f"Received: implementation={implementation!r}."
             )
         use_cudnn = kwargs.pop("use_cudnn", "auto")

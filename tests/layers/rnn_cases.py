@@ -70,7 +70,7 @@ def outputs_and_gradients(layer, x, **call_kwargs):
         outputs = keras.tree.flatten(layer(x, **call_kwargs))
         rng = np.random.default_rng(42)
         loss = sum(
-            tf.reduce_sum(out * rng.normal(size=out.shape).astype("float32")) for out in outputs
+            tf.reduce_sum(out * tf.cast(rng.normal(size=out.shape), out.dtype)) for out in outputs
         )
     sources = [*layer.trainable_weights, x, *(initial_state or [])]
     grads = tape.gradient(loss, sources)

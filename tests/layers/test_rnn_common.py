@@ -347,3 +347,35 @@ def test_invalid_arguments_are_named(kind, kwargs, message):
     for cls in (our_cls, our_cell):
         with pytest.raises(ValueError, match=message):
             cls(**kwargs, **extra)
+
+
+def test_cells_share_keras_dropout_mixin_without_private_imports():
+    # `keras.layers.RNN` makes per-sequence dropout masks only for cells deriving from Keras's
+    # dropout mixin; rnnkit finds it through the public cells instead of importing keras.src.
+    from pathlib import Path
+
+    from rnnkit.layers._rnn import DropoutRNNCell
+
+    for keras_cell in (keras.layers.GRUCell, keras.layers.LSTMCell, keras.layers.SimpleRNNCell):
+        assert issubclass(keras_cell, DropoutRNNCell)
+    for kind in ALL_KINDS:
+        assert isinstance(KINDS[kind][3](UNITS), DropoutRNNCell)
+    root = Path(__file__).resolve().parents[2] / "rnnkit"
+    offenders = [
+        f"{path}:{number}"
+        for path in root.rglob("*.py")
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if line.lstrip().startswith(("import keras.src", "from keras.src"))
+    ]
+    assert offenders == []
+
+
+@pytest.mark.parametrize("implementation", [0, 1, 2])
+@pytest.mark.parametrize("kind", [k for k in ALL_KINDS if k != "simple_rnn"])  # Keras: LSTM, GRU
+def test_legacy_implementation_argument_is_accepted(kind, implementation):
+    theirs, ours = twins(kind, implementation=implementation)
+    x = inputs()
+    copy_weights(theirs, ours, x)
+    assert_close(ours(x), theirs(x))
+    with pytest.raises(ValueError, match="`implementation` must be 0, 1 or 2"):
+        KINDS[kind][1](UNITS, implementation=3, **KINDS[kind][4])
