@@ -12,19 +12,18 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
-from keras import ops
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
 from rnnkit import data, layers
 from rnnkit.checks import (
+    as_labels,
     as_text_list,
     check_bool,
     check_callbacks,
@@ -36,7 +35,8 @@ from rnnkit.checks import (
     check_same_length,
     check_vocabulary_size,
 )
-from rnnkit.training import Task
+from rnnkit.export import require_utf8
+from rnnkit.training import Task, Trainer
 
 __all__ = ["SentimentClassifier"]
 
@@ -45,84 +45,6 @@ _POOLINGS = ("mean_max", "mean", "max", "last")
 _DEFAULT_EMBEDDING_DIM = 32
 # Keras clips probabilities to [epsilon, 1 - epsilon] in its cross-entropy; `evaluate` does too.
 _EPSILON = 1e-7
-
-
-def _rnn_layer(cell: str) -> type:
-    return {"lstm": layers.LSTM, "gru": layers.GRU, "simple_rnn": layers.SimpleRNN}[cell]
-
-
-@keras.saving.register_keras_serializable(package="rnnkit")
-class SequenceLength(keras.layers.Layer):
-    """Truncates right-padded token ids to `max_length` steps and keeps at least one step.
-
-    An empty text becomes one padding id, so the recurrent layers never see zero time steps
-    (its mask is all False and the pooling returns zeros).
-
-    Args:
-        max_length: the longest sequence kept; longer ones lose their tail.
-    """
-
-    def __init__(self, max_length, **kwargs):
-        super().__init__(**kwargs)
-        self.max_length = int(max_length)
-
-    def call(self, ids):
-        batch, steps = ops.shape(ids)[0], ops.shape(ids)[1]
-        keep = ops.minimum(ops.maximum(steps, 1), self.max_length)
-        padding = ops.zeros((batch, 1), dtype=ids.dtype)
-        return ops.concatenate([ids, padding], axis=1)[:, :keep]
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], None)
-
-    def get_config(self):
-        config = {"max_length": self.max_length}
-        return {**super().get_config(), **config}
-
-
-@keras.saving.register_keras_serializable(package="rnnkit")
-class MaskedPooling1D(keras.layers.Layer):
-    """Pools `[B, T, D]` sequences over the real (unmasked) steps only.
-
-    Padding never changes the result, so a text gets the same vector whatever it is
-    batched with. A sequence with no real step pools to zeros.
-
-    Args:
-        mode: `"mean_max"` (mean and max concatenated, `[B, 2D]`), `"mean"` or `"max"` (`[B, D]`).
-    """
-
-    def __init__(self, mode="mean_max", **kwargs):
-        super().__init__(**kwargs)
-        check_choice(mode, "mode", ("mean_max", "mean", "max"))
-        self.mode = mode
-        self.supports_masking = True
-
-    def call(self, inputs, mask=None):
-        if mask is None:
-            mask = ops.ones(ops.shape(inputs)[:2], dtype="bool")
-        real = ops.expand_dims(ops.cast(mask, "bool"), -1)
-        weights = ops.cast(real, inputs.dtype)
-        count = ops.sum(weights, axis=1)
-        outputs = []
-        if self.mode in ("mean_max", "mean"):
-            total = ops.sum(ops.where(real, inputs, ops.zeros_like(inputs)), axis=1)
-            outputs.append(total / ops.maximum(count, 1.0))
-        if self.mode in ("mean_max", "max"):
-            lowest = ops.full_like(inputs, float(np.finfo(np.float32).min))
-            peak = ops.max(ops.where(real, inputs, lowest), axis=1)
-            outputs.append(ops.where(count > 0, peak, ops.zeros_like(peak)))
-        return outputs[0] if len(outputs) == 1 else ops.concatenate(outputs, axis=-1)
-
-    def compute_mask(self, inputs, mask=None):
-        return None
-
-    def compute_output_shape(self, input_shape):
-        width = input_shape[-1] * (2 if self.mode == "mean_max" else 1)
-        return (input_shape[0], width)
-
-    def get_config(self):
-        config = {"mode": self.mode}
-        return {**super().get_config(), **config}
 
 
 def _sorted_classes(labels: Sequence[Hashable]) -> list:
@@ -135,29 +57,6 @@ def _sorted_classes(labels: Sequence[Hashable]) -> list:
             f"`labels` must be mutually sortable (like scikit-learn's `classes_`), got a mix of "
             f"{kinds}; convert them to one type, e.g. `[str(y) for y in labels]`."
         ) from None
-
-
-def _as_labels(values: Any, name: str) -> list:
-    if isinstance(values, str | bytes):
-        raise TypeError(
-            f"`{name}` must be a list of labels, got a single string: wrap it in a list."
-        )
-    if hasattr(values, "tolist") and not isinstance(values, list):
-        # NumPy arrays / pandas Series hold NumPy scalars: labels become plain Python values,
-        # while object arrays keep their very objects.
-        values = values.tolist()
-        if not isinstance(values, list):
-            raise TypeError(f"`{name}` must be a list of labels, got a scalar ({values!r:.60}).")
-    if not isinstance(values, Iterable):
-        raise TypeError(f"`{name}` must be a list of labels, got {type(values).__name__}.")
-    values = list(values)
-    for i, value in enumerate(values):
-        if not isinstance(value, Hashable):
-            raise TypeError(
-                f"`{name}[{i}]` must be hashable (str, int, ...), got {type(value).__name__} "
-                f"({value!r:.60})."
-            )
-    return values
 
 
 def _label_to_json(label: Any) -> Any:
@@ -188,7 +87,9 @@ class SentimentClassifier(ClassifierMixin, Task):
 
     `fit` learns a vocabulary from the training texts (an `rnnkit.data.TextVectorizer`, run
     inside `tf.data`), then trains `model.get_layer("backbone")` (token ids -> class
-    probabilities) with Adam, gradient clipping and early stopping on a validation split.
+    probabilities: embeddings, `rnnkit.layers` recurrent layers, `rnnkit.layers.MaskedPooling1D`)
+    with `rnnkit.training.Trainer` (Adam with gradient clipping by default, early stopping on a
+    validation split).
     `model` is the end-to-end `keras.Model`: strings in, probabilities out. Binary and
     multi-class problems are the same model (a softmax over `classes_`).
 
@@ -220,8 +121,12 @@ class SentimentClassifier(ClassifierMixin, Task):
         embedding_dropout: dropout on the word vectors' components.
         dropout: dropout on the pooled text vector.
         recurrent_dropout: dropout on the recurrent state (slows training down).
-        learning_rate: Adam learning rate.
-        clipnorm: gradient clipping norm (on by default); `None` or 0 turns it off.
+        optimizer: `"auto"` (Adam with `learning_rate` and `clipnorm`), a Keras optimizer
+            name, or a `keras.optimizers.Optimizer` (copied for each `fit`).
+        loss: `"auto"` (cross-entropy of the class probabilities), or a Keras loss / callable
+            `loss(class_ids, probabilities)` to train the backbone with instead.
+        learning_rate: learning rate of the `"auto"` optimizer (or of a named one).
+        clipnorm: gradient clipping norm of the `"auto"` optimizer; `None` or 0 turns it off.
         epochs: most training epochs (early stopping usually ends training sooner).
         batch_size: texts per training batch.
         validation_split: fraction of the training texts held out (shuffled, stratified) for
@@ -242,6 +147,13 @@ class SentimentClassifier(ClassifierMixin, Task):
     (1, 2)
     """
 
+    @classmethod
+    def _upgrade_params(cls, params: dict) -> dict:
+        # Files saved before `optimizer`/`loss` existed trained with the "auto" ones.
+        params.setdefault("optimizer", "auto")
+        params.setdefault("loss", "auto")
+        return params
+
     def __init__(
         self,
         *,
@@ -259,6 +171,8 @@ class SentimentClassifier(ClassifierMixin, Task):
         embedding_dropout: float = 0.2,
         dropout: float = 0.5,
         recurrent_dropout: float = 0.0,
+        optimizer: Any = "auto",
+        loss: Any = "auto",
         learning_rate: float = 2e-3,
         clipnorm: float | None = 1.0,
         epochs: int = 10,
@@ -283,6 +197,8 @@ class SentimentClassifier(ClassifierMixin, Task):
         self.embedding_dropout = embedding_dropout
         self.dropout = dropout
         self.recurrent_dropout = recurrent_dropout
+        self.optimizer = optimizer
+        self.loss = loss
         self.learning_rate = learning_rate
         self.clipnorm = clipnorm
         self.epochs = epochs
@@ -392,7 +308,7 @@ class SentimentClassifier(ClassifierMixin, Task):
         vocabulary = vectorizer.get_vocabulary()
 
         text = keras.Input(shape=(), dtype="string", name="text")
-        ids = SequenceLength(self.max_length, name="sequence_length")(vectorizer(text))
+        ids = layers.SequenceLength(self.max_length, name="sequence_length")(vectorizer(text))
         preprocessor = keras.Model(text, ids, name="preprocessor")
 
         token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
@@ -410,7 +326,7 @@ class SentimentClassifier(ClassifierMixin, Task):
             )(x)
         if self.embedding_dropout:
             x = keras.layers.Dropout(self.embedding_dropout, name="embedding_dropout")(x)
-        rnn = _rnn_layer(self.cell)
+        rnn = layers.recurrent_layer(self.cell, choices=_CELLS)
         for i in range(self.num_layers):
             last = i == self.num_layers - 1
             layer = rnn(
@@ -423,7 +339,7 @@ class SentimentClassifier(ClassifierMixin, Task):
                 layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{i}")
             x = layer(x)
         if self.pooling != "last":
-            x = MaskedPooling1D(self.pooling, name="pooling")(x)
+            x = layers.MaskedPooling1D(self.pooling, name="pooling")(x)
         if self.dropout:
             x = keras.layers.Dropout(self.dropout, name="dropout")(x)
         probabilities = keras.layers.Dense(
@@ -454,7 +370,7 @@ class SentimentClassifier(ClassifierMixin, Task):
         """
         self._check_params()
         texts = as_text_list(texts, "texts")
-        labels = _as_labels(labels, "labels")
+        labels = as_labels(labels, "labels")
         check_same_length(texts, labels, "texts", "labels")
         classes = _sorted_classes(labels)
         if len(classes) < 2:
@@ -468,7 +384,7 @@ class SentimentClassifier(ClassifierMixin, Task):
             if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
                 raise TypeError("`validation_data` must be a pair `(texts, labels)`.")
             val_texts = as_text_list(validation_data[0], "validation_data[0]")
-            val_labels = _as_labels(validation_data[1], "validation_data[1]")
+            val_labels = as_labels(validation_data[1], "validation_data[1]")
             check_same_length(val_texts, val_labels, "validation_data[0]", "validation_data[1]")
             validation = (val_texts, self._encode(val_labels, "validation_data[1]"))
             train = (texts, y)
@@ -480,12 +396,23 @@ class SentimentClassifier(ClassifierMixin, Task):
         self._seed()
         for attr in ("model_", "classes_", "history_"):
             self.__dict__.pop(attr, None)
-        self.model_ = self._build(train[0])
-        backbone = self.model_.get_layer("backbone")
-        backbone.compile(
-            optimizer=self._optimizer(self.learning_rate, self.clipnorm),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
+        trainer = Trainer(
+            optimizer=self.optimizer,
+            loss=self.loss,
+            learning_rate=self.learning_rate,
+            clipnorm=self.clipnorm,
+            epochs=self.epochs,
+            patience=self.patience,
+            callbacks=self.callbacks,
+            verbose=self.verbose,
+        )
+
+        def make_backbone() -> keras.Model:
+            self.model_ = self._build(train[0])
+            return self.model_.get_layer("backbone")
+
+        backbone = trainer.build(
+            make_backbone, loss="sparse_categorical_crossentropy", metrics=["accuracy"]
         )
         train_ds = data.batch_dataset(
             self._token_dataset(*train),
@@ -499,22 +426,7 @@ class SentimentClassifier(ClassifierMixin, Task):
             val_ds = data.batch_dataset(
                 self._token_dataset(*validation), int(self.batch_size), shuffle=False, cache=True
             )
-        with warnings.catch_warnings():
-            # Bucketed batches have no known count, so Keras learns the epoch length from the
-            # first epoch's end and warns about it; that is expected here.
-            warnings.filterwarnings("ignore", message="Your input ran out of data")
-            history = backbone.fit(
-                train_ds,
-                validation_data=val_ds,
-                epochs=self.epochs,
-                shuffle=False,  # `train_ds` is already shuffled, every epoch
-                verbose=self.verbose,
-                callbacks=self._callbacks(
-                    has_validation=val_ds is not None,
-                    patience=self.patience,
-                    user_callbacks=self.callbacks,
-                ),
-            )
+        history = trainer.fit(backbone, train_ds, val_ds)
         self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
         self._set_classes(classes)
         return self
@@ -594,7 +506,7 @@ class SentimentClassifier(ClassifierMixin, Task):
         """
         self._check_fitted()
         texts = as_text_list(texts, "texts")
-        labels = _as_labels(labels, "labels")
+        labels = as_labels(labels, "labels")
         check_same_length(texts, labels, "texts", "labels")
         y = self._encode(labels, "labels")
         probabilities = self.predict_proba(texts)
@@ -631,7 +543,7 @@ class SentimentClassifier(ClassifierMixin, Task):
         names = tf.constant([str(c) for c in self._classes], dtype=tf.string)
 
         def serve(text):
-            probabilities = model(text, training=False)
+            probabilities = model(require_utf8(text), training=False)
             best = tf.argmax(probabilities, axis=-1)
             return {
                 "label": tf.gather(names, best),

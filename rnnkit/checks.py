@@ -2,7 +2,7 @@
 
 Every check names the argument in backticks, says what was expected and what was received,
 and raises `ValueError` for a bad value or `TypeError` for a bad type. Checks that convert
-(`as_text_list`, `as_token_lists`, `check_rate`) return the converted value.
+(`as_text_list`, `as_token_lists`, `as_labels`, `as_tagged_sentences`, `check_rate`) return the converted value.
 
 Example:
 >>> from rnnkit import checks
@@ -17,10 +17,12 @@ from __future__ import annotations
 import math
 import numbers
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
 
 __all__ = [
+    "as_labels",
+    "as_tagged_sentences",
     "as_text_list",
     "as_token_lists",
     "check_bool",
@@ -110,6 +112,95 @@ def as_token_lists(values: Any, name: str) -> list[list[str]]:
             )
         out.append(as_text_list(tokens, f"{name}[{i}]"))
     return out
+
+
+def as_labels(values: Any, name: str) -> list:
+    """Validates a 1-D collection of class labels (hashable values; NaN refused).
+
+    NumPy arrays and pandas Series give plain Python values (`np.int64(1)` becomes `1`);
+    object arrays keep their very objects.
+
+    Example:
+    >>> as_labels(("pos", "neg"), "labels")
+    ['pos', 'neg']
+    >>> as_labels([1.0, float("nan")], "labels")
+    Traceback (most recent call last):
+    ...
+    ValueError: `labels[1]` is NaN: a missing label is not a class; drop the example or give it a label.
+    """
+    if isinstance(values, str | bytes):
+        raise TypeError(
+            f"`{name}` must be a list of labels, got a single string: wrap it in a list."
+        )
+    if hasattr(values, "tolist") and not isinstance(values, list):
+        values = values.tolist()
+        if not isinstance(values, list):
+            raise TypeError(f"`{name}` must be a list of labels, got a scalar ({values!r:.60}).")
+    if values is None or not isinstance(values, Iterable):
+        raise TypeError(f"`{name}` must be a list of labels, got {type(values).__name__}.")
+    values = list(values)
+    for i, value in enumerate(values):
+        if not isinstance(value, Hashable):
+            raise TypeError(
+                f"`{name}[{i}]` must be hashable (str, int, ...), got {type(value).__name__} "
+                f"({value!r:.60})."
+            )
+        if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral):
+            if math.isnan(value):
+                raise ValueError(
+                    f"`{name}[{i}]` is NaN: a missing label is not a class; drop the example "
+                    "or give it a label."
+                )
+    return values
+
+
+def as_tagged_sentences(
+    token_lists: Any,
+    tag_lists: Any | None,
+    token_name: str = "token_lists",
+    tag_name: str = "tag_lists",
+) -> tuple[list[list[str]], list[list[str]] | None]:
+    """Validates tokenised sentences and (unless `tag_lists` is None) one tag per token.
+
+    Every token must hold a non-space character; with tags, there must be at least one
+    sentence and as many tags as tokens in each.
+
+    Returns:
+        `(tokens, tags)` as lists of lists of `str` (`tags` None when not given).
+
+    Example:
+    >>> as_tagged_sentences([["Ann", "ran"]], [["B-PER", "O"]])
+    ([['Ann', 'ran']], [['B-PER', 'O']])
+    >>> as_tagged_sentences([["Ann", " "]], None)
+    Traceback (most recent call last):
+    ...
+    ValueError: `token_lists[0][1]` is ' ': tokens must hold at least one non-space character. Drop empty tokens before tagging.
+    """
+    tokens = as_token_lists(token_lists, token_name)
+    for i, sentence in enumerate(tokens):
+        for j, token in enumerate(sentence):
+            if not token.strip():
+                raise ValueError(
+                    f"`{token_name}[{i}][{j}]` is {token!r}: tokens must hold at least one "
+                    "non-space character. Drop empty tokens before tagging."
+                )
+    if tag_lists is None:
+        return tokens, None
+    tags = as_token_lists(tag_lists, tag_name)
+    if len(tokens) != len(tags):
+        raise ValueError(
+            f"`{token_name}` and `{tag_name}` must hold the same number of sentences, got "
+            f"{len(tokens)} and {len(tags)}."
+        )
+    if not tokens:
+        raise ValueError(f"`{token_name}` is empty: pass at least one sentence.")
+    for i, (sentence, sentence_tags) in enumerate(zip(tokens, tags, strict=True)):
+        if len(sentence) != len(sentence_tags):
+            raise ValueError(
+                f"Sentence {i}: `{token_name}[{i}]` has {len(sentence)} tokens but "
+                f"`{tag_name}[{i}]` has {len(sentence_tags)} tags; give one tag per token."
+            )
+    return tokens, tags
 
 
 def check_same_length(a: Sequence, b: Sequence, name_a: str, name_b: str) -> None:

@@ -5,6 +5,7 @@ from rnnkit.data._detokenize import detokenize
 from rnnkit.data._embeddings import load_word_vectors, load_word_vectors_for
 from rnnkit.data._readers import load_images, read_captions, read_pairs, read_tagged, read_texts
 from rnnkit.data._tfds import from_tfds
+from rnnkit.data._tokenize import tokenize_in_graph, tokenize_with_offsets
 from rnnkit.data._vectorize import END_ID, OOV_ID, PAD_ID, START_ID, TextVectorizer
 
 __all__ = [
@@ -25,4 +26,6 @@ __all__ = [
     "read_tagged",
     "read_texts",
     "to_dataset",
+    "tokenize_in_graph",
+    "tokenize_with_offsets",
 ]

@@ -1,4 +1,7 @@
-"""Scores: chunk tag schemes and entity-level scores (equal to seqeval's), token accuracy."""
+"""Scores: chunk tag schemes and entity-level scores (equal to seqeval's), token accuracy.
+
+`tag_ids_to_strings` converts tag ids between schemes inside the TensorFlow graph.
+"""
 
 from rnnkit.metrics._entities import (
     MODES,
@@ -16,6 +19,7 @@ from rnnkit.metrics._entities import (
     split_tag,
     token_accuracy,
 )
+from rnnkit.metrics._tag_ids import tag_ids_to_strings
 
 __all__ = [
     "Entity",
@@ -31,5 +35,6 @@ __all__ = [
     "label_scores",
     "normalize_scheme",
     "split_tag",
+    "tag_ids_to_strings",
     "token_accuracy",
 ]

@@ -4,11 +4,13 @@
 base of the pipeline facades (fit / predict / evaluate / save / load / export).
 """
 
+from rnnkit.training._best_epoch import BestEpoch
 from rnnkit.training._callbacks import LinearDecay, MovingAverage, TimeBudget
 from rnnkit.training._runner import Trainer, resolve_loss, resolve_optimizer
 from rnnkit.training._task import Task
 
 __all__ = [
+    "BestEpoch",
     "LinearDecay",
     "MovingAverage",
     "Task",

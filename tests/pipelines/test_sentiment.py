@@ -11,7 +11,6 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, cross_val_score
 
 from pipelines import SentimentClassifier
-from pipelines.sentiment import MaskedPooling1D, SequenceLength
 from rnnkit import layers
 from tests.helpers import run_without_rnnkit
 
@@ -332,12 +331,24 @@ def test_export_runs_without_rnnkit_and_matches_predict(fitted, binary, tmp_path
             "score": out["score"].numpy().tolist(),
             "probabilities": out["probabilities"].numpy().tolist(),
         }}
+        empty = served.signatures["serving_default"](text=tf.constant([], tf.string))
+        result["empty"] = empty["probabilities"].numpy().shape
+        try:
+            served.signatures["serving_default"](text=tf.constant([b"ok", b"bad \\xff"]))
+            result["utf8"] = "accepted"
+        except tf.errors.InvalidArgumentError as err:
+            result["utf8"] = err.message
         """
     )
     proba = fitted.predict_proba(texts)
     assert result["label"] == fitted.predict(texts)
     np.testing.assert_allclose(result["probabilities"], proba, atol=1e-5)
     np.testing.assert_allclose(result["score"], proba.max(axis=1), atol=1e-5)
+    assert list(result["empty"]) == [0, 2]
+    # Like the Python API, the export refuses bytes that are not UTF-8, naming the text.
+    assert "`text[i]` is not valid UTF-8" in result["utf8"] and "[1]" in result["utf8"]
+    with pytest.raises(ValueError, match=r"`texts\[1\]` is not valid UTF-8"):
+        fitted.predict([b"ok", b"bad \xff"])
     with pytest.raises(FileExistsError):
         fitted.export(path)
 
@@ -385,33 +396,23 @@ def test_bad_inputs_give_clear_errors(fitted, binary):
         SentimentClassifier(**TINY).fit(texts, labels, validation_data=texts)
 
 
+def test_nan_labels_are_refused(binary):
+    texts, labels = binary
+    numeric = [float(label == labels[0]) for label in labels]
+    numeric[2] = float("nan")
+    with pytest.raises(ValueError, match=r"`labels\[2\]` is NaN"):
+        SentimentClassifier(epochs=1, verbose=0).fit(texts, np.array(numeric))
+    with pytest.raises(ValueError, match=r"`validation_data\[1\]\[0\]` is NaN"):
+        SentimentClassifier(epochs=1, verbose=0).fit(
+            texts, labels, validation_data=(texts[:1], [float("nan")])
+        )
+
+
 def test_predict_before_fit_says_to_fit():
     with pytest.raises(NotFittedError, match="call `fit` first"):
         SentimentClassifier().predict(["a gorgeous, witty film"])
     with pytest.raises(NotFittedError):
         SentimentClassifier().model  # noqa: B018
-
-
-# -- layers of this pipeline ------------------------------------------------------------------
-def test_masked_pooling_matches_numpy():
-    x = np.arange(2 * 4 * 3, dtype="float32").reshape(2, 4, 3) * np.array([1, -1, 0.5])
-    mask = np.array([[True, True, False, False], [False, False, False, False]])
-    out = keras.ops.convert_to_numpy(MaskedPooling1D("mean_max")(x, mask=mask))
-    np.testing.assert_allclose(out[0, :3], x[0, :2].mean(0))
-    np.testing.assert_allclose(out[0, 3:], x[0, :2].max(0))
-    np.testing.assert_array_equal(out[1], np.zeros(6))  # nothing real: zeros, not NaN/-inf
-    no_mask = keras.ops.convert_to_numpy(MaskedPooling1D("max")(x))
-    np.testing.assert_allclose(no_mask, x.max(1))
-    config = MaskedPooling1D("mean").get_config()
-    assert MaskedPooling1D.from_config(config).mode == "mean"
-
-
-def test_sequence_length_truncates_and_keeps_one_step():
-    layer = SequenceLength(3)
-    ids = np.array([[5, 6, 7, 8, 9], [5, 0, 0, 0, 0]], dtype="int32")
-    np.testing.assert_array_equal(layer(ids), ids[:, :3])
-    np.testing.assert_array_equal(layer(ids[:, :2]), ids[:, :2])
-    np.testing.assert_array_equal(layer(np.zeros((2, 0), "int32")), np.zeros((2, 1)))
 
 
 # -- real data --------------------------------------------------------------------------------
