@@ -30,9 +30,11 @@ from rnnkit.checks import (
     check_choice,
     check_embeddings_path,
     check_fraction,
+    check_learning_rate,
     check_number,
     check_positive_int,
     check_same_length,
+    check_seed,
     check_vocabulary_size,
 )
 from rnnkit.export import require_utf8
@@ -227,7 +229,8 @@ class SentimentClassifier(ClassifierMixin, Task):
             "validation_split",
         ):
             check_fraction(getattr(self, name), name)
-        check_number(self.learning_rate, "learning_rate")
+        check_learning_rate(self.learning_rate)
+        check_seed(self.seed)
         if self.clipnorm is not None:
             check_number(self.clipnorm, "clipnorm", strict=False)
         check_embeddings_path(self.pretrained_embeddings)
