@@ -112,6 +112,7 @@ PUBLIC = {
         "SCHEMES",
         "check_scheme",
         "convert_scheme",
+        "corpus_bleu",
         "detect_scheme",
         "encode_entities",
         "entity_scores",
@@ -133,7 +134,7 @@ PUBLIC = {
         "resolve_loss",
         "resolve_optimizer",
     ],
-    "pipelines": ["SentimentClassifier", "SequenceTagger", "Translator"],
+    "pipelines": ["ImageCaptioner", "SentimentClassifier", "SequenceTagger", "Translator"],
 }
 
 

@@ -1,8 +1,9 @@
-"""Scores: chunk tag schemes and entity-level scores (equal to seqeval's), token accuracy.
+"""Scores: chunk tag schemes and entity-level scores (equal to seqeval's), token accuracy, BLEU.
 
 `tag_ids_to_strings` converts tag ids between schemes inside the TensorFlow graph.
 """
 
+from rnnkit.metrics._bleu import corpus_bleu
 from rnnkit.metrics._entities import (
     MODES,
     SCHEMES,
@@ -27,6 +28,7 @@ __all__ = [
     "SCHEMES",
     "check_scheme",
     "convert_scheme",
+    "corpus_bleu",
     "detect_scheme",
     "encode_entities",
     "entity_scores",

@@ -147,7 +147,7 @@ class ImageEncoder(keras.layers.Layer):
                     layers.append(keras.layers.MaxPooling2D(2, padding="same"))
                 layers += [
                     keras.layers.Conv2D(filters, 3, padding="same", use_bias=False),
-                    keras.layers.BatchNormalization(),
+                    keras.layers.BatchNormalization(momentum=0.9),
                     keras.layers.ReLU(),
                 ]
             return keras.Sequential(layers, name="cnn")
@@ -172,14 +172,19 @@ class ImageEncoder(keras.layers.Layer):
             self.call(self.example_inputs())
         self.built = True
 
-    def _grid_size(self):
+    def grid_shape(self):
+        """The feature grid behind the memory: `(h, w)` (memory row `i * w + j` is cell
+        `(i, j)`), or `(S,)` for a backbone that outputs a sequence."""
         shape = self.backbone.compute_output_shape((1, *self.image_size, 3))
         if len(shape) not in (3, 4) or any(d is None for d in shape[1:]):
             raise ValueError(
                 f"`backbone` must map images to a feature map [B, h, w, C] or [B, S, C] of "
                 f"fixed size, but gives {shape} for {self.image_size} images."
             )
-        return int(np.prod(shape[1:-1]))
+        return tuple(int(d) for d in shape[1:-1])
+
+    def _grid_size(self):
+        return int(np.prod(self.grid_shape()))
 
     def preprocess(self, images):
         """Images `[B, H, W, 3]` (0-255) -> resized and scaled floats `[B, height, width, 3]`."""

@@ -40,6 +40,7 @@ _PAYLOAD_KEYS = {"format": int, "class": str, "params": dict, "state": dict}
 # this list (and the `Task` subclasses already defined in this process) is ever imported.
 PIPELINE_CLASSES = frozenset(
     {
+        "pipelines.captioning.ImageCaptioner",
         "pipelines.sentiment.SentimentClassifier",
         "pipelines.tagging.SequenceTagger",
         "pipelines.translation.Translator",
@@ -247,8 +248,9 @@ class Task(BaseEstimator):
         )
 
 
-# Settings that may hold Keras objects (a user's optimizer or loss): saved as Keras configs.
-_KERAS_OBJECT_PARAMS = ("optimizer", "loss")
+# Settings that may hold Keras objects (a user's optimizer, loss or image backbone): saved as
+# Keras configs.
+_KERAS_OBJECT_PARAMS = ("optimizer", "loss", "backbone")
 _KERAS_OBJECT_KEY = "__keras_object__"
 
 

@@ -21,7 +21,7 @@ def test_memory_is_the_feature_grid_with_states_for_every_decoder_layer():
     encoder = _encoder(num_layers=2, cell="lstm")
     memory, mask, states = encoder(IMAGES)
     # Two blocks: one 2x2 pooling, so a 4 x 6 grid of 6-vectors; no mask (every cell is real).
-    assert tuple(memory.shape) == (2, 24, 6) and mask is None
+    assert tuple(memory.shape) == (2, 24, 6) and mask is None and encoder.grid_shape() == (4, 6)
     assert [len(s) for s in states] == [2, 2] and tuple(states[1][1].shape) == (2, 5)
 
 

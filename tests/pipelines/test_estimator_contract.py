@@ -13,6 +13,10 @@ ESTIMATORS = sorted(name for name in pipelines.__all__ if inspect.isclass(getatt
 
 # Tiny fit data per pipeline; a new pipeline without an entry here fails the contract test.
 TINY = {
+    "ImageCaptioner": (
+        np.random.default_rng(0).integers(0, 256, (6, 8, 8, 3)).astype(np.uint8),
+        ["a red dot", "a blue dot", ["a dot", "one dot"], "red", "blue", "a dot"],
+    ),
     "SentimentClassifier": (
         ["good film", "bad film", "good plot", "bad plot", "good", "bad"],
         ["pos", "neg", "pos", "neg", "pos", "neg"],
