@@ -11,6 +11,7 @@ PUBLIC = {
         "checks",
         "data",
         "datasets",
+        "diagnostics",
         "export",
         "generation",
         "layers",
@@ -77,6 +78,7 @@ PUBLIC = {
         "wnut16",
     ],
     "rnnkit.baselines": ["TFIDF_C_GRID", "tfidf_logistic_regression"],
+    "rnnkit.diagnostics": ["gradient_flow", "plot_gradient_flow"],
     "rnnkit.export": ["export_saved_model", "require_utf8"],
     "rnnkit.checks": [
         "as_labels",
