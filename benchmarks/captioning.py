@@ -76,7 +76,7 @@ def grid_figure(images, hypotheses, references, path):
     fig.savefig(path, format="png")
 
 
-def run(name, train, test, settings, small):
+def run(name, train, test, settings, figures):
     print(f"== {name}", flush=True)
     cap = ImageCaptioner(seed=0, verbose=2, **settings)
     cap.fit(*train)
@@ -93,7 +93,7 @@ def run(name, train, test, settings, small):
         row[f"speed{beam}"] = speed(cap, images, beam)
         print(beam, scores, f"{row[f'speed{beam}']:.0f} captions/s", flush=True)
     row["samples"] = list(zip(refs[:6], cap.caption(images[:6]), strict=True))
-    if not small:
+    if figures:
         suffix = "" if name.startswith("captioned") else "_digits"
         grid_figure(
             images[:12],
@@ -144,8 +144,10 @@ def main():
     parser.add_argument("--small", action="store_true")
     parser.add_argument("--only", choices=("shapes", "digits"))
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--output", default=os.path.join(ROOT, "benchmarks/results/captioning.md"))
+    default_output = os.path.join(ROOT, "benchmarks/results/captioning.md")
+    parser.add_argument("--output", default=default_output, help="experiments: no figures")
     args = parser.parse_args()
+    figures = args.output == default_output and not args.small
     settings = {}
     for item in args.set:
         key, _, value = item.partition("=")
@@ -161,11 +163,11 @@ def main():
     if args.only in (None, "shapes"):
         train = datasets.captioned_shapes(n_train, seed=0)
         test = datasets.captioned_shapes(n_test, seed=1)
-        rows.append(run("captioned_shapes", train, test, settings, args.small))
+        rows.append(run("captioned_shapes", train, test, settings, figures))
     if args.only in (None, "digits"):
         train = datasets.digit_strings(n_train, split="train", seed=0)
         test = datasets.digit_strings(n_test, split="test", seed=1)
-        rows.append(run("digit_strings", train, test, settings, args.small))
+        rows.append(run("digit_strings", train, test, settings, figures))
     text = report(rows, settings, load_before, os.getloadavg()[0], args.small)
     print(text)
     if args.output != "-":

@@ -165,7 +165,39 @@ def _predict_tagging(model, lines: list[str]) -> list[dict]:
     ]
 
 
+# -- captioning -----------------------------------------------------------------------------------
+def _captioning_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data", metavar="FILE", help="a Flickr8k token file or COCO captions JSON"
+    )
+    group = parser.add_argument_group("reading --data (see rnnkit.data.read_captions)")
+    group.add_argument("--format", choices=["flickr8k", "coco"], default="flickr8k")
+    group.add_argument("--image-dir", metavar="FOLDER", help="the folder holding the images")
+
+
+def _read_captions(args: argparse.Namespace) -> tuple:
+    from rnnkit import data
+
+    paths, captions = data.read_captions(args.data, format=args.format, image_dir=args.image_dir)
+    references: dict[str, list[str]] = {}  # every caption of an image, in file order
+    for path, caption in zip(paths, captions, strict=True):
+        references.setdefault(path, []).append(caption)
+    return list(references), list(references.values())
+
+
+def _predict_captioning(model, lines: list[str]) -> list[dict]:
+    captions = model.caption(lines) if lines else []
+    return [{"image": p, "caption": c} for p, c in zip(lines, captions, strict=True)]
+
+
 _TASKS: dict[str, TaskSpec] = {
+    "captioning": TaskSpec(
+        "pipelines.captioning:ImageCaptioner",
+        (),
+        _captioning_options,
+        _read_captions,
+        _predict_captioning,
+    ),
     "sentiment": TaskSpec(
         "pipelines.sentiment:SentimentClassifier",
         ("rotten_tomatoes",),
@@ -356,6 +388,7 @@ _FLAGS = {
     "target_column": "--target-column",
     "tag_column": "--tag-column",
     "token_column": "--token-column",
+    "image_dir": "--image-dir",
     "path": "--model",
 }
 _ADVICE = re.compile(r"`(\w+)=(?:True|'([^'`]*)'|\"([^\"`]*)\"|([^`]*))`")

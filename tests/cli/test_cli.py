@@ -103,6 +103,37 @@ def test_translation_with_default_flags_one_tsv_or_two_files(tmp_path, capsys, m
     assert all(isinstance(r["translation"], str) for r in records)
 
 
+def test_captioning_reads_a_flickr8k_file_with_several_captions_per_image(tmp_path, capsys):
+    import numpy as np
+    import tensorflow as tf
+
+    lines = []
+    for i, colour in enumerate([(230, 30, 30), (30, 60, 230)] * 2):
+        image = np.zeros((8, 8, 3), np.uint8)
+        image[2:6, 2:6] = colour
+        tf.io.write_file(str(tmp_path / f"{i}.png"), tf.io.encode_png(image))
+        word = "red" if i % 2 == 0 else "blue"
+        lines += [f"{i}.png#0\ta {word} square", f"{i}.png#1\t{word}"]
+    captions = _write(tmp_path, "Flickr8k.token.txt", "\n".join(lines) + "\n")
+    from argparse import Namespace
+
+    from rnnkit.cli import _read_captions
+
+    read = Namespace(data=captions, format="flickr8k", image_dir=str(tmp_path))
+    paths, references = _read_captions(read)  # one image, all its captions
+    assert len(paths) == 4 and references[1] == ["a blue square", "blue"]
+    model = str(tmp_path / "c.keras")
+    data = ["--data", captions, "--image-dir", str(tmp_path)]
+    args = [*data, "--output", model, "--set", "epochs=1", "--set", "filters=(4,)", *TINY]
+    assert _run(capsys, "train", "captioning", *args)[0] == 0
+    code, out, _ = _run(capsys, "evaluate", "captioning", "--model", model, *data)
+    assert code == 0 and {"bleu", "exact", "loss"} <= set(json.loads(out))
+    image = str(tmp_path / "0.png")
+    code, out, _ = _run(capsys, "predict", "captioning", "--model", model, "--text", image)
+    assert code == 0 and json.loads(out)["image"] == image
+    assert isinstance(json.loads(out)["caption"], str)
+
+
 def test_tagging_reads_the_last_conll_column_and_evaluates(tmp_path, capsys):
     conll = _write(tmp_path, "train.conll", CONLL)
     model = str(tmp_path / "g.keras")
