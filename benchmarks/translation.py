@@ -121,8 +121,8 @@ def _softmax_share(tr: Translator, sources: list[str], targets: list[str]) -> di
             optimizer="adam",
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0),
         )
-    vocab = model.target_vocabulary_size
-    width = model.attentional.units
+    vocab = model.decoder.vocabulary_size
+    width = model.decoder.attentional.units
     weights = tf.Variable(tf.random.normal([vocab, width], stddev=0.05))
     bias = tf.Variable(tf.zeros([vocab]))
 
@@ -387,8 +387,8 @@ def main() -> None:
         "",
         "Where a training step's time goes (mean of 30 bucketed batches of the training data):",
         f"a training step with the full softmax takes {full * 1000:.0f} ms; the output softmax "
-        f"over {tr.model.target_vocabulary_size:,} words alone (its matmul from "
-        f"{tr.model.attentional.units} inputs, cross-entropy and gradients) takes "
+        f"over {tr.model.decoder.vocabulary_size:,} words alone (its matmul from "
+        f"{tr.model.decoder.attentional.units} inputs, cross-entropy and gradients) takes "
         f"{softmax * 1000:.0f} ms, {100 * softmax / full:.0f}% of it."
         + (
             f" With the sampled softmax ({sampled:,} words per batch) that trains the "
