@@ -54,6 +54,8 @@ class GRUCell(_FusedCell):
     """
 
     _gates = 3
+    _placement_training = "in_loop"
+    _placement_inference = "in_loop"
 
     def __init__(
         self,
@@ -172,11 +174,11 @@ class GRUCell(_FusedCell):
 
 @keras.saving.register_keras_serializable(package="rnnkit")
 class GRU(_FusedRNN):
-    """Gated Recurrent Unit layer, a faster drop-in for `keras.layers.GRU`.
+    """Gated Recurrent Unit layer, a drop-in for `keras.layers.GRU`.
 
     Same arguments, weights and numbers as `keras.layers.GRU` (both `reset_after`
-    conventions); the input projection of all time steps is one matmul outside the time
-    loop, and the loop only does the recurrent part.
+    conventions), at Keras's speed on CPU (benchmarks/layers.py): each step's input
+    projection runs inside the time loop, where it overlaps the recurrent chain.
 
     Args:
         units: Positive integer, size of the state.

@@ -53,6 +53,8 @@ class LSTMCell(_FusedCell):
     """
 
     _gates = 4
+    _placement_training = "in_loop"
+    _placement_inference = "in_loop"
 
     def __init__(
         self,
@@ -148,10 +150,11 @@ class LSTMCell(_FusedCell):
 
 @keras.saving.register_keras_serializable(package="rnnkit")
 class LSTM(_FusedRNN):
-    """Long Short-Term Memory layer, a faster drop-in for `keras.layers.LSTM`.
+    """Long Short-Term Memory layer, a drop-in for `keras.layers.LSTM`.
 
-    Same arguments, weights and numbers as `keras.layers.LSTM`; the input projection of all
-    time steps is one matmul outside the time loop, and the loop only does the recurrent part.
+    Same arguments, weights and numbers as `keras.layers.LSTM`, at Keras's speed on CPU
+    (benchmarks/layers.py): each step's input projection runs inside the time loop, where it
+    overlaps the recurrent chain.
 
     Args:
         units: Positive integer, size of the hidden and carry states.

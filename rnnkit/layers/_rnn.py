@@ -1,9 +1,8 @@
-"""Shared machinery of rnnkit's recurrent layers: one fused time loop for every cell.
+"""Shared machinery of rnnkit's recurrent layers: one time loop for every cell.
 
 A cell step is split in two parts:
 
-* the *input projection* `x_t @ kernel + bias`, which does not depend on the state, so the
-  layer computes it for every time step at once with one large matmul, outside the loop;
+* the *input projection* `x_t @ kernel + bias`, which does not depend on the state;
 * the *recurrent step*, which only adds `h_{t-1} @ recurrent_kernel` and applies the gates.
 
 Cells (`_FusedCell` subclasses) implement both parts once; their `call` (used when a cell
@@ -11,12 +10,13 @@ runs inside `keras.layers.RNN`) is just "project, then step", and the layers (`_
 subclasses) run the same two parts over the whole sequence. There is one implementation of
 each cell's maths.
 
-Why this is faster than Keras on CPU, and by how much it can be: both do the same matmul
-FLOPs. What changes is where they run: the projection (and, in training, its kernel and input
-gradients) become large matmuls that use every core well, and the per-step chain only holds
-the recurrent matmul, so a training step's backward loop does 1-2 small matmuls per step
-instead of Keras's 4. Forward-only, Keras already overlaps its per-step input matmul with the
-recurrent chain on a second core, so inference gains less (see benchmarks/layers.py).
+Where the projection runs is a measured choice per cell and task (`_placement_training`,
+`_placement_inference`): *hoisted* is one large matmul for every step before the loop;
+*in the loop* is one small matmul per step, which TensorFlow runs on the second core while
+the recurrent chain runs (Keras's own approach). On this 2-core CPU the in-loop placement
+was faster for LSTM and GRU in training and at inference, and hoisting for SimpleRNN, whose
+step is too small to hide the input matmul. Both give the same numbers (tests), and the
+layers run at Keras's speed, not faster (benchmarks/layers.py, docs/experiments/layers.md).
 """
 
 import keras
@@ -57,6 +57,11 @@ class _FusedCell(keras.layers.Layer, DropoutRNNCell):
     """
 
     _gates = 1
+    # Where the layer computes `x_t @ kernel` in training and at inference: "hoisted" (one
+    # matmul before the time loop) or "in_loop" (see `_FusedRNN.inner_loop`); chosen per cell
+    # from benchmarks/layers.py.
+    _placement_training = "hoisted"
+    _placement_inference = "hoisted"
 
     def __init__(
         self,
@@ -229,6 +234,11 @@ def _matmul_last(x, kernel):
     return ops.reshape(flat, (*lead, kernel.shape[-1]))
 
 
+# None: each cell's `_placement_training` / `_placement_inference` decides where the input
+# projection runs; "hoisted" or "in_loop" forces one placement for every layer traced while it
+# is set (benchmarks/layers.py uses it to time both placements in one process).
+_PLACEMENT = None
+
 _CELL_ARGS = (
     "units",
     "activation",
@@ -292,11 +302,27 @@ class _FusedRNN(keras.layers.RNN):
             inputs = ops.flip(inputs, axis=0)
             if mask is not None:
                 mask = ops.flip(mask, axis=0)
-        projected = cell._project_inputs(inputs, training=training)
         step = cell._step_function(states[0], training=training)
+        placement = _PLACEMENT or (
+            cell._placement_training if training else cell._placement_inference
+        )
+        if self.unroll or placement != "in_loop":
+            # One large matmul for every step, outside the loop.
+            loop_inputs = cell._project_inputs(inputs, training=training)
+        else:
+            # Each step projects its own input, as Keras does: the input matmuls of later steps
+            # (and their gradients) run on another core while the recurrent chain runs; hoisted,
+            # they run before (and after) the chain, alone. Which is faster depends on the
+            # cell and the task (benchmarks/layers.py measures both: docs/experiments/layers.md).
+            loop_inputs = inputs
+            recurrent_step = step
+
+            def step(x, states):
+                return recurrent_step(cell._project_inputs(x, training=training), states)
+
         final_states, hs = _time_loop(
             step,
-            projected,
+            loop_inputs,
             states,
             mask,
             return_sequences=self.return_sequences,

@@ -379,3 +379,19 @@ def test_legacy_implementation_argument_is_accepted(kind, implementation):
     assert_close(ours(x), theirs(x))
     with pytest.raises(ValueError, match="`implementation` must be 0, 1 or 2"):
         KINDS[kind][1](UNITS, implementation=3, **KINDS[kind][4])
+
+
+@pytest.mark.parametrize("placement", ["hoisted", "in_loop"])
+@pytest.mark.parametrize("kind", ALL_KINDS)
+def test_both_input_projection_placements_match_keras(kind, placement, monkeypatch):
+    # Each layer picks where `x_t @ kernel` runs (before the loop or in it) per task, from
+    # benchmarks/layers.py; both placements must give Keras's numbers, dropout included.
+    from rnnkit.layers import _rnn
+
+    monkeypatch.setattr(_rnn, "_PLACEMENT", placement)
+    mask = MASKS["arbitrary"]
+    for rates, training in [({}, False), ({"dropout": 0.3, "recurrent_dropout": 0.2}, True)]:
+        theirs, ours = twins(kind, seed=4, return_sequences=True, **rates)
+        x = inputs()
+        copy_weights(theirs, ours, x, mask=mask)
+        assert_same_outputs_and_gradients(ours, theirs, x, mask=mask, training=training)
