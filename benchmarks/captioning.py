@@ -47,11 +47,24 @@ def per_digit(hypotheses, references):
     return right / total
 
 
+_INVERSE = {"above": "below", "below": "above", "left of": "right of", "right of": "left of"}
+
+
+def mirrored(caption):
+    """The same scene named from the other shape: "A above B" -> "B below A"."""
+    words = caption.split()
+    first, second, relation = words[:4], words[-4:], " ".join(words[4:-4])
+    return " ".join([*second, _INVERSE[relation], *first])
+
+
 def speed(cap, images, beam_width):
     cap.caption(images[:64], beam_width=beam_width)  # traced once
-    start = time.perf_counter()
-    cap.caption(images, beam_width=beam_width)
-    return len(images) / (time.perf_counter() - start)
+    best = 0.0
+    for _ in range(2):  # the better of two passes: the machine is shared
+        start = time.perf_counter()
+        cap.caption(images, beam_width=beam_width)
+        best = max(best, len(images) / (time.perf_counter() - start))
+    return best
 
 
 def grid_figure(images, hypotheses, references, path):
@@ -89,6 +102,10 @@ def run(name, train, test, settings, figures):
         scores = cap.evaluate(images, refs, beam_width=beam)
         hyps = cap.caption(images, beam_width=beam)
         scores["per_digit"] = per_digit(hyps, refs)
+        if name == "captioned_shapes":
+            # Either order names the same scene; the data set's caption picks one at random.
+            both = cap.evaluate(images, [[r, mirrored(r)] for r in refs], beam_width=beam)
+            scores["either_order"] = {k: both[k] for k in ("bleu_4", "exact")}
         row[f"beam{beam}"] = scores
         row[f"speed{beam}"] = speed(cap, images, beam)
         print(beam, scores, f"{row[f'speed{beam}']:.0f} captions/s", flush=True)
@@ -129,6 +146,15 @@ def report(rows, settings, load_before, load_after, small):
                 f"| {s['exact']:.1%} | {s['per_digit']:.1%} | {s['loss']:.3f} "
                 f"| {row[f'speed{beam}']:.0f} |"
             )
+    for row in rows:
+        for beam in (1, 3):
+            either = row[f"beam{beam}"].get("either_order")
+            if either:
+                lines.append(
+                    f"\n{row['name']}, {'greedy' if beam == 1 else 'beam 3'}, scored against "
+                    f"both orders of each caption (`A above B` and `B below A`): BLEU-4 "
+                    f"{either['bleu_4']:.3f}, exact {either['exact']:.1%}."
+                )
     for row in rows:
         lines += ["", f"## {row['name']}: training curve", "", "| epoch | loss | learning rate |"]
         lines.append("|---|---|---|")

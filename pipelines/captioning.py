@@ -28,6 +28,8 @@ import tensorflow as tf
 
 from rnnkit import data
 from rnnkit.checks import (
+    as_images,
+    as_reference_lists,
     check_callbacks,
     check_choice,
     check_fraction,
@@ -64,52 +66,12 @@ def _caption_images(model: EncoderDecoder, images, beam_width: int, length_penal
 
 
 def _as_images(images: Any, name: str, size: tuple[int, int] | None) -> np.ndarray:
-    """uint8 arrays `[N, H, W, 3]` (or image paths, read at `size`), checked."""
+    """uint8 arrays `[N, H, W, 3]`, or image paths read at `size`."""
     if isinstance(images, str | os.PathLike):
         raise TypeError(f"`{name}` must be a list of images or image paths, not one path.")
     if isinstance(images, list | tuple) and images and isinstance(images[0], str | os.PathLike):
         return data.load_images(images, size or _FILE_SIZE)
-    if isinstance(images, list | tuple):
-        shapes = {np.shape(x) for x in images}
-        if len(shapes) > 1:
-            raise ValueError(
-                f"`{name}` holds images of different shapes {sorted(shapes)[:3]}: pass a stacked "
-                "array `[N, H, W, 3]` (e.g. `rnnkit.data.load_images(paths, size)`) or paths."
-            )
-        images = np.stack([np.asarray(x) for x in images]) if images else np.zeros((0, 1, 1, 3))
-    if not isinstance(images, np.ndarray):
-        raise TypeError(f"`{name}` must be a uint8 array or image paths, got {type(images)}.")
-    if images.ndim != 4 or images.shape[-1] != 3:
-        raise ValueError(
-            f"`{name}` must have shape [N, height, width, 3] (RGB), got {images.shape}; for one "
-            "image pass `image[None]`, for grey images `np.repeat(images[..., None], 3, -1)`."
-        )
-    if images.dtype != np.uint8:
-        raise TypeError(
-            f"`{name}` must be uint8 (0-255), got {images.dtype}; for floats in [0, 1] pass "
-            "`(images * 255).round().astype('uint8')`."
-        )
-    if 0 in images.shape[1:3]:
-        raise ValueError(f"`{name}` has zero height or width ({images.shape}).")
-    return images
-
-
-def _as_references(captions: Any, name: str) -> list[list[str]]:
-    """One caption (str) or several (list of str) per image -> lists of str."""
-    if isinstance(captions, str) or not hasattr(captions, "__len__"):
-        raise TypeError(
-            f"`{name}` must be a list with one caption or a list of captions per image."
-        )
-    out = []
-    for i, item in enumerate(captions):
-        refs = [item] if isinstance(item, str) else list(item) if hasattr(item, "__len__") else None
-        if not refs or not all(isinstance(r, str) and r.strip() for r in refs):
-            raise ValueError(
-                f"`{name}[{i}]` must be a non-empty caption or a non-empty list of them, got "
-                f"{item!r:.80}."
-            )
-        out.append(refs)
-    return out
+    return as_images(images, name)
 
 
 def _normal(text: str) -> str:
@@ -138,6 +100,8 @@ class ImageCaptioner(Task):
         freeze_encoder: keep the backbone's weights fixed.
         rescale: pixel scaling for the backbone (`"unit"`, `"symmetric"`, `"raw"`).
         encoder_units: size of the memory vectors (one per grid cell).
+        grid_rnn: a recurrent layer name: a bidirectional one reads the grid cells column by
+            column first (see `ImageEncoder`); None: no.
         cell: recurrent layer of the decoder (`rnnkit.layers.RECURRENT_LAYERS`).
         units: units of the decoder.
         embedding_dim: size of the word vectors.
@@ -174,13 +138,14 @@ class ImageCaptioner(Task):
         freeze_encoder: bool = False,
         rescale: str = "unit",
         encoder_units: int = 128,
+        grid_rnn: str | None = "gru",
         cell: str = "gru",
         units: int = 256,
         embedding_dim: int = 64,
         attention_type: str = "luong",
         vocabulary_size: int = 5000,
         max_length: int = 30,
-        dropout: float = 0.0,
+        dropout: float = 0.2,
         optimizer: Any = "auto",
         loss: Any = "auto",
         learning_rate: float = 2e-3,
@@ -204,6 +169,7 @@ class ImageCaptioner(Task):
         self.freeze_encoder = freeze_encoder
         self.rescale = rescale
         self.encoder_units = encoder_units
+        self.grid_rnn = grid_rnn
         self.cell = cell
         self.units = units
         self.embedding_dim = embedding_dim
@@ -278,6 +244,7 @@ class ImageCaptioner(Task):
             freeze_encoder=self.freeze_encoder,
             rescale=self.rescale,
             dropout=self.dropout,
+            grid_rnn=self.grid_rnn,
             name="encoder",
         )
         decoder = AttentionDecoder(
@@ -318,7 +285,7 @@ class ImageCaptioner(Task):
         start = time.perf_counter()
         size = tuple(self.image_size) if self.image_size else None
         images = _as_images(images, "images", size)
-        references = _as_references(captions, "captions")
+        references = as_reference_lists(captions, "captions")
         check_same_length(images, references, "images", "captions")
         for attr in ("model_", "history_", "training_time_", "epochs_"):
             self.__dict__.pop(attr, None)
@@ -329,7 +296,7 @@ class ImageCaptioner(Task):
                 raise TypeError("`validation_data` must be a pair `(images, captions)`.")
             validation = (
                 _as_images(validation_data[0], "validation_data[0]", self.image_size_),
-                _as_references(validation_data[1], "validation_data[1]"),
+                as_reference_lists(validation_data[1], "validation_data[1]"),
             )
             check_same_length(*validation, "validation_data[0]", "validation_data[1]")
         self._seed()
@@ -422,24 +389,14 @@ class ImageCaptioner(Task):
         """
         self._check_fitted()
         images = _as_images(images, "images", self.image_size_)
-        references = _as_references(references, "references")
+        references = as_reference_lists(references, "references")
         check_same_length(images, references, "images", "references")
         hypotheses = self.caption(images, beam_width=beam_width)
         lowered = [[_normal(r) for r in refs] for refs in references]
         scores = corpus_bleu(hypotheses, lowered)
         exact = np.mean([_normal(h) in refs for h, refs in zip(hypotheses, lowered, strict=True)])
-        loss = self._token_loss(self._batches(images, references, train=False))
+        loss = self.model_.token_loss(self._batches(images, references, train=False))
         return {"bleu": scores["bleu_4"], **scores, "exact": float(exact), "loss": loss}
-
-    def _token_loss(self, batches: tf.data.Dataset) -> float:
-        total, count = 0.0, 0.0
-        for inputs, target_out in batches:
-            logits = tf.cast(self.model_(inputs, training=False), "float32")
-            losses = tf.nn.sparse_softmax_cross_entropy_with_logits(target_out, logits)
-            real = tf.cast(tf.not_equal(target_out, data.PAD_ID), "float32")
-            total += float(tf.reduce_sum(losses * real))
-            count += float(tf.reduce_sum(real))
-        return total / max(count, 1.0)
 
     def attention(self, image: Any, *, beam_width: int | None = None) -> dict[str, Any]:
         """Captions one image and returns where the decoder looked for each word.

@@ -2,7 +2,8 @@
 
 Every check names the argument in backticks, says what was expected and what was received,
 and raises `ValueError` for a bad value or `TypeError` for a bad type. Checks that convert
-(`as_text_list`, `as_token_lists`, `as_labels`, `as_tagged_sentences`, `check_rate`) return the converted value.
+(`as_text_list`, `as_token_lists`, `as_labels`, `as_tagged_sentences`, `as_images`,
+`as_reference_lists`, `check_rate`) return the converted value.
 
 Example:
 >>> from rnnkit import checks
@@ -21,7 +22,9 @@ from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
 
 __all__ = [
+    "as_images",
     "as_labels",
+    "as_reference_lists",
     "as_tagged_sentences",
     "as_text_list",
     "as_token_lists",
@@ -92,6 +95,66 @@ def as_text_list(values: Any, name: str) -> list[str]:
                 "convert missing values (None/NaN) to strings or drop them first."
             )
         out.append(value)
+    return out
+
+
+def as_images(images: Any, name: str) -> Any:
+    """Validates RGB images: a `uint8` array `[N, H, W, 3]` or a list of equal-shaped `[H, W, 3]`.
+
+    Returns the `np.ndarray`; a wrong rank or channel count, a zero height or width, or
+    images of different shapes are a `ValueError`, another dtype a `TypeError`.
+
+    Example:
+    >>> import numpy as np
+    >>> as_images([np.zeros((2, 3, 3), np.uint8)], "images").shape
+    (1, 2, 3, 3)
+    """
+    import numpy as np
+
+    if isinstance(images, list | tuple):
+        shapes = {np.shape(x) for x in images}
+        if len(shapes) > 1:
+            raise ValueError(
+                f"`{name}` holds images of different shapes {sorted(shapes)[:3]}: resize them "
+                "to one size first (e.g. `rnnkit.data.load_images(paths, size)`)."
+            )
+        images = np.stack([np.asarray(x) for x in images]) if images else np.zeros((0, 1, 1, 3))
+    if not isinstance(images, np.ndarray):
+        raise TypeError(f"`{name}` must be a uint8 array of images, got {type(images).__name__}.")
+    if images.ndim != 4 or images.shape[-1] != 3:
+        raise ValueError(
+            f"`{name}` must have shape [N, height, width, 3] (RGB), got {images.shape}; for one "
+            "image pass `image[None]`, for grey images `np.repeat(images[..., None], 3, -1)`."
+        )
+    if images.dtype != np.uint8:
+        raise TypeError(
+            f"`{name}` must be uint8 (0-255), got {images.dtype}; for floats in [0, 1] pass "
+            "`(images * 255).round().astype('uint8')`."
+        )
+    if 0 in images.shape[1:3]:
+        raise ValueError(f"`{name}` has zero height or width ({images.shape}).")
+    return images
+
+
+def as_reference_lists(values: Any, name: str) -> list[list[str]]:
+    """Validates one text (`str`) or several (a list of `str`) per example; returns lists.
+
+    Example:
+    >>> as_reference_lists(["a cat", ["a dog", "one dog"]], "captions")
+    [['a cat'], ['a dog', 'one dog']]
+    """
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise TypeError(f"`{name}` must be a list with one text or a list of texts per example.")
+    out = []
+    for i, item in enumerate(values):
+        texts = [item] if isinstance(item, str) else item
+        texts = list(texts) if isinstance(texts, Iterable) else None
+        if not texts or not all(isinstance(t, str) and t.strip() for t in texts):
+            raise ValueError(
+                f"`{name}[{i}]` must be a non-empty text or a non-empty list of texts, got "
+                f"{item!r:.80}."
+            )
+        out.append(texts)
     return out
 
 

@@ -33,3 +33,15 @@ def test_vanishing_gradients_example_measures_and_plots(tmp_path):
     for name in ("SimpleRNN", "LSTM", "GRU", "MinGRU", "clipnorm=1"):
         assert name in proc.stdout, proc.stdout
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_captioning_example_trains_captions_and_exports():
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "captioning.py"), "--small"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "'exact'" in proc.stdout and "exported to" in proc.stdout, proc.stdout

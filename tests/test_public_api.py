@@ -81,7 +81,9 @@ PUBLIC = {
     "rnnkit.diagnostics": ["gradient_flow", "plot_gradient_flow"],
     "rnnkit.export": ["export_saved_model", "require_utf8"],
     "rnnkit.checks": [
+        "as_images",
         "as_labels",
+        "as_reference_lists",
         "as_tagged_sentences",
         "as_text_list",
         "as_token_lists",

@@ -130,6 +130,18 @@ class EncoderDecoder(keras.Model):
         """Teacher-forced attention weights `[B, T, S]` (rows sum to 1 over the memory)."""
         return self._teacher_forced(inputs, target_in)[1]
 
+    def token_loss(self, batches):
+        """Mean teacher-forced cross-entropy per real target token over `((inputs, target_in),
+        target_out)` batches (exact over tokens, unlike Keras's mean of batch means)."""
+        total, count = 0.0, 0.0
+        for (inputs, target_in), target_out in batches:
+            logits = tf.cast(self((inputs, target_in), training=False), "float32")
+            losses = tf.nn.sparse_softmax_cross_entropy_with_logits(target_out, logits)
+            real = tf.cast(tf.not_equal(target_out, _PAD), "float32")
+            total += float(tf.reduce_sum(losses * real))
+            count += float(tf.reduce_sum(real))
+        return total / max(count, 1.0)
+
     def train_step(self, data):
         """Keras's training step, with a sampled softmax and label smoothing when set."""
         sampled = self.sampled_softmax and self.teacher_forcing >= 1.0

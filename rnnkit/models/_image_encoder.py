@@ -9,7 +9,7 @@ import numpy as np
 from keras import ops
 
 from rnnkit.checks import check_bool, check_choice, check_rate, check_units, is_int
-from rnnkit.layers import state_count
+from rnnkit.layers import recurrent_layer, state_count
 
 _RESCALE = {"unit": (1 / 255, 0.0), "symmetric": (2 / 255, -1.0), "raw": (1.0, 0.0)}
 
@@ -65,6 +65,10 @@ class ImageEncoder(keras.layers.Layer):
             e.g. MobileNetV2) or `"raw"` (0-255, for backbones that scale inside, e.g.
             EfficientNet, MobileNetV3).
         dropout: dropout on the memory vectors.
+        grid_rnn: a recurrent layer name (`rnnkit.layers.RECURRENT_LAYERS`): a bidirectional
+            layer of `units // 2` per direction reads the grid cells column by column, left
+            to right, so each memory vector also knows what lies before and after it (which
+            digit of a string it is); None: the projected cells as they are.
         **kwargs: base `keras.layers.Layer` arguments.
 
     Example:
@@ -87,6 +91,7 @@ class ImageEncoder(keras.layers.Layer):
         freeze_encoder=False,
         rescale="unit",
         dropout=0.0,
+        grid_rnn=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -133,6 +138,13 @@ class ImageEncoder(keras.layers.Layer):
             for i in range(self.num_layers)
         ]
         self.dropout_layer = keras.layers.Dropout(self.dropout, name="dropout")
+        self.grid_rnn = grid_rnn
+        self.grid_layer = None
+        if grid_rnn is not None:
+            rnn = recurrent_layer(grid_rnn, name="grid_rnn")
+            self.grid_layer = keras.layers.Bidirectional(
+                rnn(max(1, self.units // 2), return_sequences=True), name="grid_rnn"
+            )
 
     def _make_backbone(self, backbone):
         height, width = self.image_size
@@ -201,10 +213,24 @@ class ImageEncoder(keras.layers.Layer):
         features = self.backbone(self.preprocess(images), training=training)
         features = ops.reshape(features, (ops.shape(features)[0], -1, features.shape[-1]))
         memory = self.projection(features) + ops.cast(self.positions, self.compute_dtype)
+        if self.grid_layer is not None:
+            memory = self._read_grid(memory, training)
         memory = self.dropout_layer(memory, training=training)
         pooled = ops.mean(memory, axis=1)
         states = tuple(tuple(bridge(pooled) for bridge in bridges) for bridges in self.bridges)
         return memory, None, states
+
+    def _read_grid(self, memory, training):
+        grid = self.grid_shape()
+        if len(grid) == 1:
+            return self.grid_layer(memory, training=training)
+        # Column by column, left to right (as text is read), back in row-major order after.
+        height, width = grid
+        x = ops.reshape(memory, (-1, height, width, memory.shape[-1]))
+        x = ops.reshape(ops.transpose(x, (0, 2, 1, 3)), (-1, width * height, x.shape[-1]))
+        x = self.grid_layer(x, training=training)
+        x = ops.transpose(ops.reshape(x, (-1, width, height, x.shape[-1])), (0, 2, 1, 3))
+        return ops.reshape(x, (-1, height * width, x.shape[-1]))
 
     def example_inputs(self):
         """A tiny batch of images that builds every weight."""
@@ -212,7 +238,8 @@ class ImageEncoder(keras.layers.Layer):
 
     def compute_output_spec(self, images, training=False):
         batch = images.shape[0]
-        memory = keras.KerasTensor((batch, self._grid_size(), self.units), dtype=self.compute_dtype)
+        width = self.units if self.grid_layer is None else 2 * max(1, self.units // 2)
+        memory = keras.KerasTensor((batch, self._grid_size(), width), dtype=self.compute_dtype)
         state = keras.KerasTensor((batch, self.decoder_units), dtype=self.compute_dtype)
         return memory, None, tuple((state,) * self.state_count for _ in range(self.num_layers))
 
@@ -233,5 +260,6 @@ class ImageEncoder(keras.layers.Layer):
             "freeze_encoder": self.freeze_encoder,
             "rescale": self.rescale,
             "dropout": self.dropout,
+            "grid_rnn": self.grid_rnn,
         }
         return {**super().get_config(), **config}

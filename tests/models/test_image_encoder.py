@@ -104,3 +104,30 @@ def test_encoder_decoder_over_images_saves_loads_and_beam_searches(tmp_path):
         model.attention_weights(images, tf.constant([[2, 4], [2, 5]])),
         atol=1e-6,
     )
+
+
+def test_grid_rnn_reads_columns_left_to_right():
+    encoder = _encoder(grid_rnn="gru", units=4)
+    memory = encoder(IMAGES)[0]
+    assert tuple(memory.shape) == (2, 24, 4)
+    # Changing the rightmost column of the grid changes the memory of the leftmost cells only
+    # through the backward direction: the forward half of cell (0, 0) stays the same.
+    changed = IMAGES.copy()
+    changed[:, :, -2:] = 255
+    other = encoder(changed)[0]
+    np.testing.assert_allclose(other[:, 0, :2], memory[:, 0, :2], atol=1e-6)
+    assert not np.allclose(other[:, 0, 2:], memory[:, 0, 2:])
+    again = ImageEncoder.from_config(encoder.get_config())
+    assert again.grid_rnn == "gru"
+
+
+def test_token_loss_is_the_mean_over_real_tokens():
+    model = EncoderDecoder(_encoder(), AttentionDecoder(9, units=5, embedding_dim=4), max_length=4)
+    model.build()
+    target_in = tf.constant([[2, 4, 5], [2, 6, 0]])
+    target_out = tf.constant([[4, 5, 3], [6, 3, 0]])
+    logits = model((tf.constant(IMAGES), target_in)).numpy()
+    log_p = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    picked = [log_p[b, t, target_out[b, t]] for b in range(2) for t in range(3) if (b, t) != (1, 2)]
+    batches = [((tf.constant(IMAGES), target_in), target_out)]
+    assert model.token_loss(batches) == pytest.approx(-np.mean(picked), rel=1e-5)
