@@ -40,6 +40,7 @@ from rnnkit.checks import (
     check_seed,
     check_vocabulary_size,
 )
+from rnnkit.export import require_utf8
 from rnnkit.layers import RECURRENT_LAYERS, AttentionDecoder
 from rnnkit.models import EncoderDecoder, TextEncoder
 from rnnkit.training import LinearDecay, Task, Trainer
@@ -708,6 +709,7 @@ class Translator(Task):
         model = self.model_
 
         def serve(text):
+            text = require_utf8(text)  # refused as `translate` refuses it
             return {"translation": _translate_text(model, text, beam_width, length_penalty)}
 
         return {"serving_default": (serve, [tf.TensorSpec([None], tf.string, name="text")])}
