@@ -541,7 +541,6 @@ CATALOGUE: list[Case] = [
         (lambda x, y: (x, [1.0, float("nan")] * (len(y) // 2)), {}),
         Raises((ValueError, TypeError), r"`labels\[1\]`"),
         ("sentiment",),
-        {"sentiment": FACADES + ": NaN labels become classes"},
     ),
     Case(
         "fit: None labels",
@@ -601,7 +600,6 @@ CATALOGUE: list[Case] = [
         (lambda x, y: (x, y), {"seed": -1, "validation_split": 0.25}),
         SEED,
         ("sentiment",),
-        {"sentiment": FACADES + ": checks.check_seed before the split"},
     ),
     # Evaluation data.
     Case("evaluate: mismatched lengths", "evaluate", _drop_last, LENGTHS),
@@ -651,10 +649,7 @@ CATALOGUE: list[Case] = [
         "export",
         [b"ok", b"caf\xe9"],
         EXPORT_NOT_UTF8,
-        owner={
-            "sentiment": FACADES + ": rnnkit.export.require_utf8 in serve",
-            "tagging": FACADES + ": rnnkit.export.require_utf8 in serve",
-        },
+        owner={"tagging": FACADES + ": rnnkit.export.require_utf8 in serve"},
     ),
     # Loading and saving files.
     Case(

@@ -62,4 +62,3 @@ def export_saved_model(
     with atomic_path(path, overwrite=overwrite, folder=True) as tmp:
         archive.write_out(tmp, verbose=verbose)
     return path
-
