@@ -143,7 +143,16 @@ class CharacterWordEncoder(keras.layers.Layer):
 
     def call(self, char_ids):
         shape = ops.shape(char_ids)
-        flat = ops.reshape(char_ids, (-1, shape[2]))
+        tokens = shape[0] * shape[1]
+        flat = ops.reshape(char_ids, (tokens, shape[2]))
+        # Without a character (a batch of empty tokens) or a token (an empty batch), one
+        # padding column or token is added (and cut off below): TensorFlow's loops and
+        # convolutions refuse zero steps. Other inputs run unchanged.
+        width = ops.maximum(shape[2], 1)
+        flat = ops.concatenate([flat, ops.zeros((tokens, width - shape[2]), flat.dtype)], axis=1)
+        flat = ops.concatenate(
+            [flat, ops.zeros((ops.maximum(1 - tokens, 0), width), flat.dtype)], axis=0
+        )
         mask = ops.not_equal(flat, 0)
         x = self.embedding(flat) * ops.expand_dims(ops.cast(mask, self.compute_dtype), -1)
         if self.kind == "cnn":
@@ -155,7 +164,7 @@ class CharacterWordEncoder(keras.layers.Layer):
             h = ops.where(has_chars, h, ops.zeros_like(h))
         if self.char_classes is not None:
             h = ops.concatenate([h, self._shape_features(flat, mask)], axis=-1)
-        return ops.reshape(h, (shape[0], shape[1], self.output_units))
+        return ops.reshape(h[:tokens], (shape[0], shape[1], self.output_units))
 
     def _shape_features(self, flat, mask):
         classes = ops.take(ops.convert_to_tensor(self.char_classes, "int32"), flat)
@@ -198,5 +207,8 @@ class CharacterWordEncoder(keras.layers.Layer):
         return {**super().get_config(), **config}
 
 
-# Files saved before the layer moved into rnnkit name it so (loading only, never saving).
-keras.saving.get_custom_objects().setdefault("rnnkit>TaggerCharEncoder", CharacterWordEncoder)
+# Files saved before the layer moved into rnnkit name it `TaggerCharEncoder`; Keras finds a layer's
+# weights in a file by its class name, so the old name is a class (for loading them only).
+@keras.saving.register_keras_serializable(package="rnnkit")
+class TaggerCharEncoder(CharacterWordEncoder):
+    """`CharacterWordEncoder` under its old name, so that `.keras` files saved with it still load."""

@@ -41,5 +41,8 @@ class MaskedArgmax(keras.layers.Layer):
         return mask
 
 
-# Files saved before the layer moved into rnnkit name it so (loading only, never saving).
-keras.saving.get_custom_objects().setdefault("rnnkit>TaggerArgmax", MaskedArgmax)
+# Files saved before the layer moved into rnnkit name it `TaggerArgmax`; Keras finds a layer's
+# weights in a file by its class name, so the old name is a class (for loading them only).
+@keras.saving.register_keras_serializable(package="rnnkit")
+class TaggerArgmax(MaskedArgmax):
+    """`MaskedArgmax` under its old name, so that `.keras` files saved with it still load."""

@@ -69,5 +69,8 @@ class WordDropout(keras.layers.Layer):
         return {**super().get_config(), **config}
 
 
-# Files saved before the layer moved into rnnkit name it so (loading only, never saving).
-keras.saving.get_custom_objects().setdefault("rnnkit>TaggerWordDropout", WordDropout)
+# Files saved before the layer moved into rnnkit name it `TaggerWordDropout`; Keras finds a layer's
+# weights in a file by its class name, so the old name is a class (for loading them only).
+@keras.saving.register_keras_serializable(package="rnnkit")
+class TaggerWordDropout(WordDropout):
+    """`WordDropout` under its old name, so that `.keras` files saved with it still load."""

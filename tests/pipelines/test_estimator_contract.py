@@ -75,31 +75,17 @@ def test_set_params_rejects_unknown_names(name):
     assert np.isscalar(cls().get_params()["epochs"])
 
 
-# Sentiment and tagging still compile inside their own `fit` and register their layers in
-# `pipelines`; their move onto rnnkit.training.Trainer and rnnkit.layers is not merged yet.
-_NOT_YET_ON_THE_PARTS = {"SequenceTagger"}
-ON_THE_PARTS = [
-    pytest.param(
-        name,
-        marks=pytest.mark.xfail(
-            name in _NOT_YET_ON_THE_PARTS,
-            strict=True,
-            reason="facade not yet moved onto rnnkit.training.Trainer / rnnkit.layers",
-        ),
-    )
-    for name in ESTIMATORS
-]
-
-
-def _trained_optimizers(model):
-    """The optimizers of `model` and of any sub-model compiled for training."""
+def _trained_optimizers(est):
+    """The optimizers of `est.model`, of its sub-models and of `training_model_` (if any)."""
     import keras
 
+    model = est.model
     models = [model] + [m for m in model._flatten_layers() if isinstance(m, keras.Model)]
+    models += [est.training_model_] if hasattr(est, "training_model_") else []
     return [m.optimizer for m in models if getattr(m, "optimizer", None) is not None]
 
 
-@pytest.mark.parametrize("name", ON_THE_PARTS)
+@pytest.mark.parametrize("name", ESTIMATORS)
 def test_users_optimizer_and_loss_reach_the_model(name):
     import keras
 
@@ -112,7 +98,7 @@ def test_users_optimizer_and_loss_reach_the_model(name):
     est.set_params(**{k: None for k in ("time_budget",) if k in est.get_params()})
     # What the weights would be before training: a seeded model with one epoch of no loss.
     est.fit(*TINY[name])
-    optimizers = _trained_optimizers(est.model)
+    optimizers = _trained_optimizers(est)
     assert optimizers and all(type(o).__name__ == "SGD" for o in optimizers)
     assert all(float(o.learning_rate) == pytest.approx(0.5) for o in optimizers)
     assert all(v == 0.0 for v in est.history_["loss"]), est.history_
@@ -121,7 +107,7 @@ def test_users_optimizer_and_loss_reach_the_model(name):
     assert default.history_["loss"][0] > 0
 
 
-@pytest.mark.parametrize("name", ON_THE_PARTS)
+@pytest.mark.parametrize("name", ESTIMATORS)
 def test_saved_model_loads_in_a_fresh_process_that_imports_only_rnnkit(name, tmp_path):
     import subprocess
     import sys

@@ -1,7 +1,8 @@
 """SequenceTagger: contracts, learning, schemes, metrics vs seqeval, save/load and export."""
 
 import json
-import random
+import subprocess
+import sys
 import warnings
 
 import keras
@@ -10,15 +11,8 @@ import pytest
 import tensorflow as tf
 
 from pipelines import SequenceTagger
-from pipelines.tagging import (
-    TaggerCharEncoder,
-    TaggerEntityBias,
-    TaggerWordDropout,
-    _SchemeConverter,
-    _tf_tokenize,
-    tokenize_with_offsets,
-)
 from rnnkit import metrics as E
+from rnnkit.data import tokenize_with_offsets
 from tests.helpers import run_without_rnnkit
 
 # A trivially separable task: names are PER, cities LOC ("New York" spans two tokens).
@@ -210,70 +204,89 @@ def test_export_fresh_process_equals_predict(toy, tmp_path):
     assert result["ragged"] == expected
 
 
-# --------------------------------------------------------------------------- tokenisation + schemes
-
-TRICKY_TEXTS = [
-    "I saw the Empire State Building",
-    "  Ankara'da\u00a0güzel   bir gün!! 🙂👍🏽 e-mail: a_b@c.de\tx\n(y) ‘quoted’",
-    "nai\u0308ve cafe\u0301 東京 ١٢٣ zero\u200bwidth\u3000ideographic end.",
-    "@user: #tag ##x @@y a#b #_x #\u0301e me@home x@ # @",
-    "see http://t.co/a?b=1, xhttps://x.y/#z\u00a0http:// http:/x https://",
-    "",
-    "   ",
-]
-
-
-@pytest.mark.parametrize("text", TRICKY_TEXTS)
-def test_python_and_graph_tokenisation_agree(text):
-    spans = tokenize_with_offsets(text)
-    for token, start, end in spans:
-        assert text[start:end] == token and token.strip()
-    graph = [t.decode() for t in _tf_tokenize(tf.constant([text]))[0].numpy() if t]
-    assert graph == [t for t, _, _ in spans]
-
-
-def test_tokenisation_examples():
-    # Tweets: @mentions and #hashtags are single tokens, as in WNUT-16.
-    assert [t for t, _, _ in tokenize_with_offsets("RT @Nasa: #Launch http://t.co/x!")] == [
-        "RT",
-        "@Nasa",
-        ":",
-        "#Launch",
-        "http://t.co/x!",
+def test_export_answers_empty_inputs_and_refuses_invalid_utf8(toy, tmp_path):
+    loaded = tf.saved_model.load(toy.export(tmp_path / "tagger_savedmodel"))
+    text = loaded.signatures["serving_default"]
+    dense = loaded.signatures["tag_tokens"]
+    ragged = loaded.signatures["tag_ragged_tokens"]
+    outputs = [
+        text(text=tf.constant([""])),
+        text(text=tf.constant([" \t\u3000 "])),
+        text(text=tf.constant(["", "   "])),
+        text(text=tf.constant([], tf.string)),
+        dense(tokens=tf.zeros([2, 0], tf.string)),
+        dense(tokens=tf.zeros([0, 0], tf.string)),
+        ragged(values=tf.constant([], tf.string), row_lengths=tf.constant([0, 0], tf.int64)),
+        ragged(values=tf.constant([], tf.string), row_lengths=tf.constant([], tf.int64)),
     ]
-    assert [t for t, _, _ in tokenize_with_offsets("Hi, Ann's cat.")] == [
-        "Hi",
-        ",",
-        "Ann",
-        "'",
-        "s",
-        "cat",
-        ".",
+    for out in outputs:  # what `predict` answers for empty sentences: no tags
+        assert not out["lengths"].numpy().any()
+        assert all(t == b"" for t in out["tags"].numpy().ravel())
+        assert out["tags"].shape[0] == out["lengths"].shape[0]
+    assert [out["lengths"].shape[0] for out in outputs] == [1, 1, 2, 0, 2, 0, 2, 0]
+    assert toy.predict([[], []]) == [[], []]
+    # Bytes that are not UTF-8 are refused as by the Python API, naming the input.
+    with pytest.raises(ValueError, match=r"`token_lists\[0\]\[1\]` is not valid UTF-8"):
+        toy.predict([[b"Ann", b"\xff"]])
+    calls = [
+        ("text", lambda: text(text=tf.constant([b"Ann", b"Bob \xff"]))),
+        ("tokens", lambda: dense(tokens=tf.constant([[b"Ann", b"\xff"]]))),
+        (
+            "values",
+            lambda: ragged(values=tf.constant([b"\xc3"]), row_lengths=tf.constant([1], tf.int64)),
+        ),
     ]
+    for name, call in calls:
+        with pytest.raises(tf.errors.InvalidArgumentError, match=f"`{name}\\[i\\]` is not valid"):
+            call()
 
 
-def all_tags(scheme, types=("PER", "LOC")):
-    prefixes = {"IO": "I", "IOB1": "BI", "BIO": "BI", "BIOES": "BIES"}[scheme]
-    return ["O"] + [f"{p}-{t}" for t in types for p in prefixes]
+def test_files_saved_with_the_old_layer_names_still_load(tmp_path):
+    # Before the layers moved into rnnkit.layers, pipelines/tagging.py registered them as
+    # rnnkit>TaggerCharEncoder, ...: a file saved then names those classes (and Keras finds
+    # each layer's weights by its class name). Such a file is made here by giving the layers
+    # their old classes before saving; it must load in a process that imports only rnnkit.
+    from rnnkit.layers import _character_word_encoder, _entity_bias, _masked_argmax, _word_dropout
 
-
-@pytest.mark.parametrize("source", E.SCHEMES)
-@pytest.mark.parametrize("target", E.SCHEMES)
-def test_graph_scheme_conversion_equals_python(source, target):
-    rng = random.Random(hash((source, target)) % 1000)
-    classes = all_tags(source)
-    converter = _SchemeConverter(classes, source, target)
-    lengths = [rng.randint(0, 9) for _ in range(60)]
-    width = max(lengths)
-    ids = np.zeros((len(lengths), width), np.int32)
-    for row, n in enumerate(lengths):
-        ids[row, :n] = [rng.randrange(len(classes)) for _ in range(n)]
-    mask = np.arange(width)[None, :] < np.array(lengths)[:, None]
-    got = converter(tf.constant(ids), tf.constant(mask)).numpy()
-    tags = [[classes[i] for i in ids[row, :n]] for row, n in enumerate(lengths)]
-    expected = E.convert_scheme(tags, source, target)
-    assert [[t.decode() for t in got[row, :n]] for row, n in enumerate(lengths)] == expected
-    assert all(t == b"" for row, n in enumerate(lengths) for t in got[row, n:])
+    old = {
+        "CharacterWordEncoder": _character_word_encoder.TaggerCharEncoder,
+        "WordDropout": _word_dropout.TaggerWordDropout,
+        "EntityBias": _entity_bias.TaggerEntityBias,
+        "MaskedArgmax": _masked_argmax.TaggerArgmax,
+    }
+    tokens, tags = split(TRAIN)
+    for crf in (True, False):
+        tagger = SequenceTagger(
+            **{**TINY, "epochs": 2, "word_dropout": 0.1, "char_features": "lstm", "crf": crf}
+        ).fit(tokens, tags)
+        renamed = set()
+        for layer in tagger.model._flatten_layers():
+            if type(layer).__name__ in old:
+                renamed.add(type(layer).__name__)
+                layer.__class__ = old[type(layer).__name__]
+        assert renamed == {"CharacterWordEncoder", "WordDropout", "EntityBias"} | (
+            set() if crf else {"MaskedArgmax"}
+        )
+        path = tmp_path / f"old_{crf}.keras"
+        tagger.save(path)
+        expected = tagger.predict(tokens)
+        ids = tagger.model(tf.constant([["Ann", "saw", "Rome"]])).numpy().tolist()
+        code = (
+            "import json, sys, keras, tensorflow as tf, rnnkit\n"
+            f"model = keras.saving.load_model({str(path)!r})\n"
+            "assert 'pipelines' not in sys.modules, 'pipelines was imported'\n"
+            "names = sorted(type(layer).__name__ for layer in model._flatten_layers())\n"
+            "ids = model(tf.constant([['Ann', 'saw', 'Rome']])).numpy().tolist()\n"
+            "print('__R__' + json.dumps({'ids': ids, 'names': names}))\n"
+        )
+        proc = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        result = json.loads(proc.stdout.split("__R__")[1])
+        assert result["ids"] == ids
+        assert "TaggerCharEncoder" in result["names"] and "TaggerEntityBias" in result["names"]
+        assert SequenceTagger.load(path).predict(tokens) == expected
 
 
 # --------------------------------------------------------------------------- plain labels + options
@@ -321,7 +334,7 @@ def test_pretrained_vectors_initialise_the_embedding(tmp_path):
     tagger = SequenceTagger(pretrained_embeddings=str(path), char_features=None, units=4)
     vec = TextVectorizer(level="word", standardize="lower")
     vec.adapt([["Ann", "saw", "Rome"]])
-    _, model = tagger._build(vec, None, 3, matrix=load_word_vectors_for(vec, path, verbose=False))
+    model = tagger._build(vec, None, 3, matrix=load_word_vectors_for(vec, path, verbose=False))
     weights = model.get_layer("word_embedding").get_weights()[0]
     vocabulary = vec.get_vocabulary()
     np.testing.assert_array_equal(weights[vocabulary.index("ann")], [1, 2, 3])
@@ -348,67 +361,6 @@ def test_pretrained_vocabulary_keeps_vectors_of_words_unseen_in_training(tmp_pat
     assert "kyiv" not in vocabulary
 
 
-@pytest.mark.parametrize("kind", ["cnn", "lstm"])
-def test_char_encoder_ignores_padding_and_round_trips(kind, tmp_path):
-    layer = TaggerCharEncoder(12, kind=kind, embedding_dim=3, units=4, seed=1)
-    short = np.array([[[5, 6, 0], [7, 0, 0]]])
-    wide = np.zeros((1, 3, 7), np.int32)
-    wide[0, 0, :2], wide[0, 1, :1] = [5, 6], [7]
-    out_short, out_wide = layer(short), layer(wide)
-    assert out_short.shape == (1, 2, 4) and out_wide.shape == (1, 3, 4)
-    np.testing.assert_allclose(out_wide[:, :2], out_short, atol=1e-6)
-    np.testing.assert_array_equal(out_wide[0, 2], np.zeros(4))  # a padding token
-    assert not np.allclose(out_short[0, 0], out_short[0, 1])
-    inputs = keras.Input((None, None), dtype="int32")
-    model = keras.Model(inputs, layer(inputs))
-    model.save(tmp_path / "m.keras")
-    loaded = keras.saving.load_model(tmp_path / "m.keras")
-    np.testing.assert_allclose(loaded(short), out_short, atol=1e-6)
-
-
-def test_shape_features():
-    from pipelines.tagging import char_classes
-
-    vocabulary = ["", "[UNK]", "[START]", "[END]", "A", "b", "7", "@", "#", ".", "ş", "Ç"]
-    classes = char_classes(vocabulary)
-    assert classes == [0, 0, 0, 0, 1, 2, 3, 5, 6, 4, 2, 1]
-    layer = TaggerCharEncoder(len(vocabulary), units=2, char_classes=classes, seed=0)
-    index = {c: i for i, c in enumerate(vocabulary)}
-    words = ["Ab", "AÇ", "bA", "bş", "b7", "77", ".", "@b", "#A", ""]
-    ids = np.zeros((1, len(words), 2), np.int32)
-    for t, word in enumerate(words):
-        ids[0, t, : len(word)] = [index[c] for c in word]
-    shape = keras.ops.convert_to_numpy(layer(ids))[0, :, 2:]
-    # first upper, all upper, inner upper, all lower, digit, all digits, no alnum, @, #
-    expected = [
-        [1, 0, 0, 0, 0, 0, 0, 0, 0],
-        [1, 1, 1, 0, 0, 0, 0, 0, 0],
-        [0, 0, 1, 0, 0, 0, 0, 0, 0],
-        [0, 0, 0, 1, 0, 0, 0, 0, 0],
-        [0, 0, 0, 1, 1, 0, 0, 0, 0],
-        [0, 0, 0, 0, 1, 1, 0, 0, 0],
-        [0, 0, 0, 0, 0, 0, 1, 0, 0],
-        [0, 0, 0, 1, 0, 0, 0, 1, 0],
-        [0, 1, 1, 0, 0, 0, 0, 0, 1],
-        [0] * 9,
-    ]
-    np.testing.assert_array_equal(shape, expected)
-    with pytest.raises(ValueError, match="one class per character id"):
-        TaggerCharEncoder(5, char_classes=[0, 1])
-
-
-def test_word_dropout():
-    layer = TaggerWordDropout(0.1, rare_rate=0.6, rare_from_id=9, seed=3)
-    ids = np.array([[5, 6, 7, 8, 9, 10, 11, 12, 1, 0, 0]] * 200, np.int32)
-    np.testing.assert_array_equal(layer(ids), ids)
-    dropped = keras.ops.convert_to_numpy(layer(ids, training=True))
-    changed = dropped != ids
-    assert 0.05 < changed[:, :4].mean() < 0.15  # frequent words: rate
-    assert 0.5 < changed[:, 4:8].mean() < 0.7  # rare words: rare_rate
-    assert (dropped[changed] == 1).all()
-    np.testing.assert_array_equal(dropped[:, 8:], ids[:, 8:])  # unknown words and padding
-
-
 def test_rare_words_start_where_counts_reach_one():
     from pipelines.tagging import _rare_from_id
     from rnnkit.data import TextVectorizer
@@ -419,26 +371,6 @@ def test_rare_words_start_where_counts_reach_one():
     rare = _rare_from_id(vec, tokens)
     assert vec.get_vocabulary()[rare:] == ["c", "d"]
     assert _rare_from_id(vec, [["a", "a"], ["b", "b", "c", "c", "d", "d"]]) is None
-
-
-def test_entity_bias_layer_shifts_every_tag_but_o():
-    from rnnkit.layers import CRF
-
-    scores = np.random.default_rng(0).normal(size=(2, 5, 4)).astype("float32")
-    mask = np.array([[True] * 5, [True, True, True, False, False]])
-    layer = TaggerEntityBias()
-    np.testing.assert_array_equal(layer(scores), scores)  # starts at 0
-    layer.bias.assign(1.5)
-    np.testing.assert_allclose(layer(scores)[..., 0], scores[..., 0])
-    np.testing.assert_allclose(layer(scores)[..., 1:], scores[..., 1:] + 1.5)
-    crf = CRF(4)
-    crf.build((None, None, 4))
-    for bias, expected in ((-100.0, 0), (100.0, 1)):
-        layer.bias.assign(bias)
-        tags = keras.ops.convert_to_numpy(crf.decode(layer(scores), mask=mask))
-        assert ((tags[mask] > 0) == expected).all() and (tags[~mask] == 0).all()
-    restored = TaggerEntityBias.from_config(layer.get_config())
-    assert restored.get_config() == layer.get_config()
 
 
 def test_entity_bias_auto_takes_the_best_validation_f1(tmp_path):
