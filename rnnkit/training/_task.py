@@ -19,7 +19,7 @@ import json
 import os
 import zipfile
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import keras
@@ -29,7 +29,6 @@ from sklearn.exceptions import NotFittedError
 from rnnkit import checks
 from rnnkit._files import atomic_path
 from rnnkit.export import export_saved_model
-from rnnkit.training._callbacks import TimeBudget
 
 _STATE_ENTRY = "rnnkit.json"
 _FORMAT_VERSION = 1
@@ -99,38 +98,6 @@ class Task(BaseEstimator):
         seed = checks.check_seed(getattr(self, "seed", None))
         if seed is not None:
             keras.utils.set_random_seed(seed)
-
-    def _optimizer(
-        self, learning_rate: float, clipnorm: float | None
-    ) -> keras.optimizers.Optimizer:
-        learning_rate = checks.check_learning_rate(learning_rate)
-        if clipnorm is not None:
-            checks.check_number(clipnorm, "clipnorm", strict=False)
-        # Gradient clipping is on by default: RNNs suffer exploding gradients.
-        kwargs = {"learning_rate": learning_rate}
-        if clipnorm:
-            kwargs["clipnorm"] = clipnorm
-        return keras.optimizers.Adam(**kwargs)
-
-    def _callbacks(
-        self,
-        *,
-        has_validation: bool,
-        patience: int | None,
-        user_callbacks: Sequence[keras.callbacks.Callback] | None,
-        time_budget: float | None = None,
-    ) -> list[keras.callbacks.Callback]:
-        callbacks: list[keras.callbacks.Callback] = []
-        if has_validation and patience:
-            callbacks.append(
-                keras.callbacks.EarlyStopping(
-                    monitor="val_loss", patience=patience, restore_best_weights=True
-                )
-            )
-        if time_budget:
-            callbacks.append(TimeBudget(time_budget))
-        callbacks.extend(user_callbacks or [])
-        return callbacks
 
     # -- hooks ----------------------------------------------------------------------------------
     def _get_state(self) -> dict:

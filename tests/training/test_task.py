@@ -19,19 +19,27 @@ from tests.helpers import edit_saved_pipeline, run_without_rnnkit
 class _Doubler(training.Task):
     """A minimal real task: learns y = 2x with one Dense unit."""
 
-    def __init__(self, *, epochs: int = 1, seed: int | None = 0, note: str = "x"):
+    def __init__(
+        self, *, epochs: int = 1, seed: int | None = 0, note: str = "x", learning_rate=0.1
+    ):
         self.epochs = epochs
         self.seed = seed
         self.note = note
+        self.learning_rate = learning_rate
 
     def fit(self, x, y):
+        checks.check_learning_rate(self.learning_rate)
         self._seed()
-        inputs = keras.Input((1,), name="x")
-        self.model_ = keras.Model(inputs, keras.layers.Dense(1)(inputs))
-        self.model_.compile(self._optimizer(0.1, clipnorm=1.0), "mse")
-        self.model_.fit(
-            np.asarray(x, "float32"), np.asarray(y, "float32"), epochs=self.epochs, verbose=0
+        trainer = training.Trainer(
+            learning_rate=self.learning_rate, clipnorm=1.0, epochs=self.epochs, verbose=0
         )
+
+        def make():
+            inputs = keras.Input((1,), name="x")
+            return keras.Model(inputs, keras.layers.Dense(1)(inputs))
+
+        self.model_ = trainer.build(make, loss="mse")
+        trainer.fit(self.model_, (np.asarray(x, "float32"), np.asarray(y, "float32")))
         self.fitted_note_ = self.note.upper()
         return self
 
@@ -198,9 +206,7 @@ def test_shared_validators_name_the_argument(tmp_path):
     [({"seed": -1}, "`seed` must be None or an integer"), ({"lr": 1e3}, "`learning_rate`")],
 )
 def test_fit_refuses_bad_seeds_and_rates_in_our_words(settings, message, monkeypatch):
-    task = _Doubler(seed=settings.get("seed", 0))
-    real = task._optimizer
-    monkeypatch.setattr(task, "_optimizer", lambda lr, clipnorm: real(settings.get("lr", lr), 1))
+    task = _Doubler(seed=settings.get("seed", 0), learning_rate=settings.get("lr", 0.1))
     with pytest.raises(ValueError, match=message):
         task.fit([0.0], [0.0])
 
