@@ -149,13 +149,6 @@ class SentimentClassifier(ClassifierMixin, Task):
     (1, 2)
     """
 
-    @classmethod
-    def _upgrade_params(cls, params: dict) -> dict:
-        # Files saved before `optimizer`/`loss` existed trained with the "auto" ones.
-        params.setdefault("optimizer", "auto")
-        params.setdefault("loss", "auto")
-        return params
-
     def __init__(
         self,
         *,

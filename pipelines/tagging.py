@@ -146,13 +146,6 @@ class SequenceTagger(Task):
     #: The values `entity_bias="auto"` chooses from (ties go to the one nearest 0).
     ENTITY_BIAS_GRID = tuple(x / 4 for x in range(-8, 17))
 
-    @classmethod
-    def _upgrade_params(cls, params: dict) -> dict:
-        # Files saved before `optimizer`/`loss` existed trained with the "auto" ones.
-        params.setdefault("optimizer", "auto")
-        params.setdefault("loss", "auto")
-        return params
-
     def __init__(
         self,
         *,

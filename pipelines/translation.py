@@ -142,12 +142,10 @@ class Translator(Task):
     @classmethod
     def _upgrade_params(cls, params: dict) -> dict:
         # Files saved before `encoder_units` existed had encoders of `units` per direction;
-        # before `learning_rate_cooldown`, none; before `optimizer`/`loss`, the "auto" ones.
+        # before `learning_rate_cooldown`, none.
         params.setdefault("encoder_units", params.get("units"))
         params.setdefault("learning_rate_cooldown", 0.0)
-        params.setdefault("optimizer", "auto")
-        params.setdefault("loss", "auto")
-        return params
+        return super()._upgrade_params(params)
 
     def __init__(
         self,

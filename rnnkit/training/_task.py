@@ -61,7 +61,14 @@ class Task(BaseEstimator):
 
     @classmethod
     def _upgrade_params(cls, params: dict) -> dict:
-        """Fills in settings that files saved by older versions lack, as those versions had them."""
+        """Fills in settings that files saved by older versions lack, as those versions had them.
+
+        Files saved before facades took `optimizer` and `loss` trained with the "auto" ones.
+        """
+        names = cls._get_param_names()
+        for name in ("optimizer", "loss"):
+            if name in names:
+                params.setdefault(name, "auto")
         return params
 
     # -- estimator plumbing -------------------------------------------------------------------
