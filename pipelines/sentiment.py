@@ -42,7 +42,7 @@ from rnnkit.training import Task, Trainer
 
 __all__ = ["SentimentClassifier"]
 
-_CELLS = ("lstm", "gru", "simple_rnn")
+_CELLS = tuple(layers.RECURRENT_LAYERS)
 _POOLINGS = ("mean_max", "mean", "max", "last")
 _DEFAULT_EMBEDDING_DIM = 32
 # Keras clips probabilities to [epsilon, 1 - epsilon] in its cross-entropy; `evaluate` does too.
@@ -103,7 +103,8 @@ class SentimentClassifier(ClassifierMixin, Task):
     epochs, well under a minute per epoch on 2 CPU cores). See `benchmarks/results/sentiment.md`.
 
     Args:
-        cell: recurrent cell, `"lstm"`, `"gru"` or `"simple_rnn"` (layers from `rnnkit.layers`).
+        cell: recurrent cell, a name in `rnnkit.layers.RECURRENT_LAYERS` (`"lstm"`, `"gru"`,
+            `"simple_rnn"`, `"mingru"`, `"minlstm"`).
         bidirectional: read the text in both directions.
         num_layers: stacked recurrent layers.
         units: units per recurrent layer (per direction).
@@ -207,6 +208,11 @@ class SentimentClassifier(ClassifierMixin, Task):
     # -- validation -----------------------------------------------------------------------------
     def _check_params(self) -> None:
         check_choice(self.cell, "cell", _CELLS)
+        if self.cell in ("mingru", "minlstm") and self.recurrent_dropout:
+            raise ValueError(
+                f"`recurrent_dropout` must be 0 with cell={self.cell!r} (its gates read no state), "
+                f"got {self.recurrent_dropout!r}; use `dropout` instead."
+            )
         check_choice(self.pooling, "pooling", _POOLINGS)
         check_bool(self.bidirectional, "bidirectional")
         for name in ("num_layers", "units", "max_length", "min_frequency", "epochs", "batch_size"):

@@ -17,6 +17,7 @@ and predictions are always returned in the scheme of the training tags. Entity s
 
 from __future__ import annotations
 
+import inspect
 import math
 import time
 from collections.abc import Sequence
@@ -45,7 +46,7 @@ from rnnkit.checks import (
 from rnnkit.export import require_utf8
 from rnnkit.training import BestEpoch, Task, Trainer
 
-_CELLS = ("lstm", "gru")
+_CELLS = tuple(rlayers.RECURRENT_LAYERS)
 _CHAR_FEATURES = ("cnn", "lstm", None)
 
 
@@ -80,7 +81,7 @@ class SequenceTagger(Task):
     token accuracy and entity-level precision/recall/F1 equal to `seqeval`'s.
 
     Args:
-        cell: `"lstm"` or `"gru"`.
+        cell: a name in `rnnkit.layers.RECURRENT_LAYERS` (`"lstm"`, `"gru"`, `"mingru"`, ...).
         units: RNN units per direction.
         num_layers: stacked bidirectional layers.
         embedding_dim: word embedding size (ignored with `pretrained_embeddings`, whose width
@@ -477,14 +478,12 @@ class SequenceTagger(Task):
         x = features[0] if len(features) == 1 else keras.layers.Concatenate()(features)
         x = keras.layers.Dropout(self.dropout, seed=seed)(x)
         rnn = rlayers.recurrent_layer(self.cell, choices=_CELLS)
+        initializers = {"kernel_initializer": keras.initializers.GlorotUniform(seed=seed)}
+        if "recurrent_initializer" in inspect.signature(rnn).parameters:  # not MinGRU/MinLSTM
+            initializers["recurrent_initializer"] = keras.initializers.Orthogonal(seed=seed)
         for layer in range(self.num_layers):
             x = keras.layers.Bidirectional(
-                rnn(
-                    self.units,
-                    return_sequences=True,
-                    kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
-                    recurrent_initializer=keras.initializers.Orthogonal(seed=seed),
-                ),
+                rnn(self.units, return_sequences=True, **initializers),
                 name=f"bidirectional_{layer}",
             )(x)
             x = keras.layers.Dropout(self.dropout, seed=seed)(x)

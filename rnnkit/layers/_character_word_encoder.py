@@ -6,11 +6,9 @@ import keras
 from keras import ops
 
 from rnnkit.checks import check_choice, check_positive_int
-from rnnkit.layers._gru import GRU
-from rnnkit.layers._lstm import LSTM
+from rnnkit.layers._registry import RECURRENT_LAYERS
 
 _KINDS = ("cnn", "lstm")
-_CELLS = ("lstm", "gru")
 
 
 @keras.saving.register_keras_serializable(package="rnnkit")
@@ -33,7 +31,7 @@ class CharacterWordEncoder(keras.layers.Layer):
         embedding_dim: character embedding size.
         units: output features per token (before the shape features).
         kernel_size: convolution width for `"cnn"`.
-        cell: `"lstm"` or `"gru"`, the recurrent cell for `kind="lstm"`.
+        cell: the recurrent layer for `kind="lstm"`, a name in `RECURRENT_LAYERS`.
         char_classes: optional list of `vocabulary_size` ints (0 padding/reserved, 1 upper
             case, 2 other letter, 3 digit, 4 other, 5 "@", 6 "#") for the shape features.
         seed: seed of the initialisers.
@@ -63,7 +61,7 @@ class CharacterWordEncoder(keras.layers.Layer):
         super().__init__(**kwargs)
         check_positive_int(vocabulary_size, "vocabulary_size")
         check_choice(kind, "kind", _KINDS)
-        check_choice(cell, "cell", _CELLS)
+        check_choice(cell, "cell", list(RECURRENT_LAYERS))
         check_positive_int(units, "units")
         if kind == "lstm" and units % 2:
             raise ValueError(
@@ -101,7 +99,7 @@ class CharacterWordEncoder(keras.layers.Layer):
                 name="char_conv",
             )
         else:
-            rnn = LSTM if cell == "lstm" else GRU
+            rnn = RECURRENT_LAYERS[cell]
             self.encoder = keras.layers.Bidirectional(
                 rnn(units // 2, kernel_initializer=keras.initializers.GlorotUniform(seed=seed)),
                 name="char_rnn",

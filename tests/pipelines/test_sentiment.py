@@ -155,6 +155,8 @@ def test_uses_rnnkit_layers_and_clips_gradients(fitted):
     [
         (dict(cell="gru", bidirectional=False, pooling="last"), layers.GRU),
         (dict(cell="simple_rnn", num_layers=2, pooling="max"), layers.SimpleRNN),
+        (dict(cell="mingru", pooling="mean"), layers.MinGRU),
+        (dict(cell="minlstm", bidirectional=False, pooling="last"), layers.MinLSTM),
     ],
 )
 def test_cells_and_shapes(binary, options, rnn_class):
@@ -380,8 +382,10 @@ def test_bad_inputs_give_clear_errors(fitted, binary):
         SentimentClassifier(**TINY).fit(texts, labels[:-1])
     with pytest.raises(TypeError, match="`texts` must be a list of strings.*wrap it in a list"):
         fitted.predict("a gorgeous, witty film")
-    with pytest.raises(ValueError, match=r"`cell` must be one of \['lstm', 'gru', 'simple_rnn'\]"):
+    with pytest.raises(ValueError, match=r"`cell` must be one of \['gru', 'lstm', 'mingru', 'minlstm', 'simple_rnn'\]"):
         SentimentClassifier(cell="transformer").fit(texts, labels)
+    with pytest.raises(ValueError, match="`recurrent_dropout` must be 0 with cell='mingru'"):
+        SentimentClassifier(cell="mingru", recurrent_dropout=0.1).fit(texts, labels)
     with pytest.raises(ValueError, match="at least two classes"):
         SentimentClassifier(**TINY).fit(texts, ["fresh"] * len(texts))
     with pytest.raises(ValueError, match="`labels` holds classes never seen in `fit`"):

@@ -560,3 +560,15 @@ def test_wnut16_entity_f1_goal():
 def test_history_is_json(toy):
     assert json.loads(json.dumps(toy.history_)) == toy.history_
     assert len(toy.history_["loss"]) == TINY["epochs"]
+
+
+@pytest.mark.parametrize("cell", ["mingru", "minlstm"])
+def test_minimal_cells_tag(cell):
+    tagger = SequenceTagger(cell=cell, crf=False, **TINY).fit(*split(TRAIN))
+    layer = tagger.model.get_layer("bidirectional_0").forward_layer
+    assert type(layer).__name__ == {"mingru": "MinGRU", "minlstm": "MinLSTM"}[cell]
+    tokens, tags = split(TRAIN)
+    predicted = tagger.predict(tokens)
+    pairs = [pt for ps, ts in zip(predicted, tags, strict=True) for pt in zip(ps, ts, strict=True)]
+    accuracy = np.mean([p == t for p, t in pairs])
+    assert accuracy > 0.8  # the toy task: names and places, learnt well above the 'O' share
