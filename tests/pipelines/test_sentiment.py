@@ -382,7 +382,10 @@ def test_bad_inputs_give_clear_errors(fitted, binary):
         SentimentClassifier(**TINY).fit(texts, labels[:-1])
     with pytest.raises(TypeError, match="`texts` must be a list of strings.*wrap it in a list"):
         fitted.predict("a gorgeous, witty film")
-    with pytest.raises(ValueError, match=r"`cell` must be one of \['gru', 'lstm', 'mingru', 'minlstm', 'simple_rnn'\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"`cell` must be one of \['gru', 'lstm', 'mingru', 'minlstm', 'simple_rnn'\]",
+    ):
         SentimentClassifier(cell="transformer").fit(texts, labels)
     with pytest.raises(ValueError, match="`recurrent_dropout` must be 0 with cell='mingru'"):
         SentimentClassifier(cell="mingru", recurrent_dropout=0.1).fit(texts, labels)
