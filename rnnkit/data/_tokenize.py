@@ -1,8 +1,8 @@
 """A word-and-punctuation tokeniser with character offsets, and its TensorFlow twin.
 
 `tokenize_with_offsets` (Python) and `tokenize_in_graph` (TensorFlow, for exported models)
-split text the same way: whitespace (ASCII controls \\t\\n\\v\\f\\r and every Unicode space
-separator, category Z*) separates tokens; a token is a run of letters, digits, combining marks
+split text the same way: whitespace (what Python's `str.isspace` calls so: the controls
+\\t\\n\\v\\f\\r, \\x1c-\\x1f, \\x85 and every Unicode separator, category Z*) separates tokens; a token is a run of letters, digits, combining marks
 (categories L*, N*, M*) and "_", or any other single character (punctuation, symbols, emoji);
 a "@" or "#" right before a word starts that word, and "http://" or "https://" starts a token
 that runs to the next space, so @mentions, #hashtags and links stay whole, as in tweet corpora
@@ -17,8 +17,8 @@ import tensorflow as tf
 
 __all__ = ["tokenize_in_graph", "tokenize_with_offsets"]
 
-_WHITESPACE = "\t\n\v\f\r"
-_TF_SPACES = r"[\t\n\v\f\r\p{Z}]+"
+_WHITESPACE = "\t\n\v\f\r\x1c\x1d\x1e\x1f\x85"
+_TF_SPACES = r"[\t\n\v\f\r\x1c-\x1f\x{85}\p{Z}]+"
 _TF_SINGLE = r"(https?://[^ ]*|[@#][\p{L}\p{N}\p{M}_]+|[^\p{L}\p{N}\p{M}_ ])"
 _PREFIXES = "@#"
 

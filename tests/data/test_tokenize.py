@@ -11,6 +11,7 @@ TRICKY_TEXTS = [
     "see http://t.co/a?b=1, xhttps://x.y/#z\u00a0http:// http:/x https://",
     "",
     "   ",
+    "a\x00b\x1fc\x1cd\x85e\u2028f\u200b",
 ]
 
 
