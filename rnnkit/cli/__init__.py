@@ -284,9 +284,10 @@ def _fit_kwargs(args: argparse.Namespace, validation: tuple | None) -> dict:
 
 def _add_source_options(parser: argparse.ArgumentParser, spec: TaskSpec, what: str) -> None:
     spec.add_data_options(parser)
-    parser.add_argument(
-        "--corpus", choices=spec.corpora, help=f"a bundled corpus (rnnkit.datasets): {what}"
-    )
+    if spec.corpora:  # a task without bundled corpora gets no --corpus flag
+        parser.add_argument(
+            "--corpus", choices=spec.corpora, help=f"a bundled corpus (rnnkit.datasets): {what}"
+        )
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -328,7 +329,10 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _labelled_data(args: argparse.Namespace, spec: TaskSpec, split: str) -> tuple:
-    if (args.data is None) == (args.corpus is None):
+    corpus = getattr(args, "corpus", None)
+    if not spec.corpora and args.data is None:
+        raise UsageError(f"pass `--data FILE` to {args.command}.")
+    if (args.data is None) == (corpus is None):
         raise UsageError(f"pass either `--data FILE` or `--corpus NAME` to {args.command}.")
     if args.data is not None:
         for path in args.data if isinstance(args.data, list) else [args.data]:
@@ -337,7 +341,7 @@ def _labelled_data(args: argparse.Namespace, spec: TaskSpec, split: str) -> tupl
         return spec.read(args), None
     from rnnkit import datasets
 
-    splits = getattr(datasets, args.corpus)()
+    splits = getattr(datasets, corpus)()
     return splits[split], (splits.get("validation") if split == "train" else None)
 
 
